@@ -1,0 +1,1 @@
+"""iGOT Karmayogi helpdesk bot: a bilingual (Hindi/English) assistant for government employees."""

@@ -1,0 +1,153 @@
+"""The `helpdesk` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import get_settings
+
+app = typer.Typer(help="iGOT Karmayogi helpdesk bot.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (figures, not tests).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+
+def _startup(*, migrate: bool = False, log_level: str | None = None):
+    """Logging, the schema (SQLite only: PostgreSQL is migrated by the operator) and the brain."""
+    from bot import db
+    from bot.brain import load_brain
+    from bot.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(log_level or settings.log_level)
+    if migrate and settings.database_url.startswith("sqlite"):
+        db.upgrade(settings.database_url)
+    return settings, load_brain(settings.content_dir)
+
+
+def _dialogue_engine():
+    from bot import db
+    from bot.dialogue import Engine
+
+    settings, brain = _startup(migrate=True, log_level="WARNING")
+    return Engine(brain=brain, db=db.get_engine(), settings=settings)
+
+
+@app.command()
+def chat(
+    phone: Annotated[str | None, typer.Option(help="chat as the employee with this phone (E.164)")] = None,
+    lang: Annotated[str | None, typer.Option(help="reply language: en or hi")] = None,
+) -> None:
+    """Console chat; reads one message per line when stdin is not a terminal."""
+    from bot.channels.console import ConsoleChat
+
+    if lang not in (None, "en", "hi"):
+        raise typer.BadParameter("use en or hi", param_hint="--lang")
+    console = ConsoleChat(_dialogue_engine(), phone=phone)
+    if lang:
+        console.choose_language(lang)
+    if sys.stdin.isatty():
+        console.run_interactive(input, sys.stdout)
+    else:
+        console.run_script(sys.stdin, sys.stdout)
+
+
+@app.command()
+def ask(
+    texts: Annotated[list[str] | None, typer.Argument(help="texts; '-' or none: read stdin")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per text")] = False,
+) -> None:
+    """What the bot understands of each text."""
+    _, brain = _startup(log_level="WARNING")
+    if not texts or texts == ["-"]:
+        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    for text in texts:
+        understanding = brain.matcher.understand(text)
+        result = {
+            "text": text,
+            "lang": understanding.lang or "en",
+            "match": understanding.match,
+            "score": understanding.score,
+            "alternatives": list(understanding.alternatives),
+        }
+        if as_json:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            alternatives = ", ".join(result["alternatives"]) or "-"
+            typer.echo(f"{text}\n  lang={result['lang']} match={result['match']} score={result['score']:.2f} "
+                       f"alternatives={alternatives}")
+
+
+@app.command("eval")
+def evaluate_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="labelled JSONL")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Accuracy on a labelled file: overall, per language, out-of-scope abstention, misses."""
+    from bot.evaluation import LANGS, evaluate, read_queries
+
+    _, brain = _startup(log_level="WARNING")
+    try:
+        queries = read_queries(file)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="FILE") from error
+    report = evaluate(brain.matcher, queries)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    for query, got, score in report.misses:
+        typer.echo(f"miss [{query.lang}] {query.text!r}: expected {query.expect}, got {got} ({score:.2f})")
+    typer.echo(f"queries: {report.total}")
+    typer.echo(f"overall: {report.accuracy:.1%}")
+    for lang in LANGS:
+        correct, total = report.by_lang[lang]
+        if total:
+            typer.echo(f"{lang:>8}: {correct / total:.1%} ({correct}/{total})")
+    abstained, out_of_scope = report.out_of_scope
+    if out_of_scope:
+        typer.echo(f"out-of-scope abstained: {abstained / out_of_scope:.1%} ({abstained}/{out_of_scope})")
+
+
+@app.command()
+def seed(
+    employees: Annotated[int, typer.Option(min=10, help="how many employees to generate")] = 3000,
+) -> None:
+    """Deterministic synthetic sample data (employees, courses, enrolments), once per database."""
+    from bot import db
+    from bot.seed import seed_database
+
+    settings, _ = _startup(migrate=True, log_level="WARNING")
+    with db.session_scope(db.get_engine()) as session:
+        summary = seed_database(session, employees=employees, today=date.today())
+    if summary.employees:
+        typer.echo(f"seeded {summary.employees} employees, {summary.courses} courses, "
+                   f"{summary.enrolments} enrolments")
+    else:
+        typer.echo("the database already holds employees: nothing seeded")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations."""
+    from bot import db
+
+    db.upgrade(get_settings().database_url)
+    typer.echo("database schema is up to date")
+
+
+@bench_app.command("nlu")
+def bench_nlu(
+    rounds: Annotated[int, typer.Option(min=1, help="passes over the example set")] = 3,
+) -> None:
+    """Per-message understanding latency against a bare rapidfuzz extractOne."""
+    from bot.bench import bench_nlu as run
+
+    _, brain = _startup(log_level="WARNING")
+    typer.echo(run(brain, rounds=rounds))

@@ -1,0 +1,51 @@
+"""Settings from the environment or `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("en", "hi")
+
+
+class Settings(BaseSettings):
+    """Every knob of the deployment; names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///helpdesk.db"
+    content_dir: Path = Field(
+        default=PROJECT_ROOT, description="folder holding faq/, intents/ and locales/"
+    )
+    default_language: str = Field(default="hi", pattern="^(en|hi)$")
+    timezone: str = "Asia/Kolkata"
+    ticket_prefix: str = "HD-"
+
+    # What the bot adds to answers marked `state_contact` (a state's own helpdesk, nodal officers).
+    state_helpdesk_en: str = ""
+    state_helpdesk_hi: str = ""
+
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base_url: str | None = None
+    telegram_staff_chat_id: int | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str | None = None
+    public_base_url: str | None = None
+
+    reminder_send_window: str = "09:00-19:00"
+
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

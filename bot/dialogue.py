@@ -1,0 +1,297 @@
+"""The conversation engine: `handle(incoming) -> replies`, independent of any channel."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from bot.brain import Brain
+from bot.config import Settings
+from bot.conversations import get_or_create_conversation
+from bot.db import session_scope
+from bot.logs import mask
+from bot.messages import Incoming, Option, Reply
+from bot.models import Conversation, utcnow
+from bot.understanding.language import EN
+from bot.understanding.normalise import normalise
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000  # what is kept of a message; understanding reads only its beginning
+SHORT_ANSWER_WORDS = 3  # "yes", "haan ji", "no not really": longer texts are new questions
+
+
+class Engine:
+    """Decides the bot's replies; state lives in the database, never in this object."""
+
+    def __init__(self, *, brain: Brain, db: Engine, settings: Settings):
+        self.brain = brain
+        self.db = db
+        self.settings = settings
+        self._intents: dict[str, Callable[[Conversation, str, str], list[Reply]]] = {
+            "greet": self._greet,
+            "thanks": self._thanks,
+            "help": self._menu,
+            "human": self._human,
+            "my_status": self._my_status,
+            "ticket_status": self._ticket_status,
+            "language": self._language,
+            "reminders_stop": self._reminders_stop,
+            "reminders_start": self._reminders_start,
+        }
+
+    def t(self, lang: str, message: str, **values: object) -> str:
+        return self.brain.texts.t(lang, message, **values)
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        """The bot's replies to one message; never raises, a failure becomes a polite apology."""
+        lang = self.settings.default_language
+        try:
+            with session_scope(self.db) as session:
+                conversation = get_or_create_conversation(
+                    session, channel=incoming.channel, user_key=incoming.user_key
+                )
+                lang = conversation.lang or lang
+                replies = self._respond(conversation, incoming)
+                conversation.pending = _pending_for(replies)
+                conversation.updated_at = utcnow()
+                return replies
+        except Exception:
+            logger.exception(
+                "failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key)
+            )
+            return [Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))]
+
+    def _respond(self, conversation: Conversation, incoming: Incoming) -> list[Reply]:
+        text = clean_text(incoming.text)
+        choice = incoming.choice or self._choice_from_text(conversation, text)
+        if choice:
+            return self._on_choice(conversation, choice)
+        normalised = normalise(text)
+        if not normalised:
+            lang = conversation.lang or self.settings.default_language
+            return [Reply(self.t(lang, "Please type your question in words, for example: OTP not received."))]
+
+        understanding = self.brain.matcher.understand(text)
+        lang = self._reply_language(conversation, understanding.lang, normalised)
+        logger.info(
+            "message channel=%s user=%s text=%s lang=%s match=%s score=%.2f",
+            incoming.channel, mask(incoming.user_key), mask(text), understanding.lang,
+            understanding.match, understanding.score,
+        )
+        if understanding.lang is None:
+            return [Reply(self.t(lang, "I can read English and Hindi only. Please write your question in one of them."))]
+        yes_no = (conversation.pending or {}).get("yes_no")
+        if yes_no:
+            answer = self._yes_or_no(normalised)
+            if answer:
+                return self._on_choice(conversation, yes_no[answer == "no"])
+        if understanding.match:
+            conversation.unclear_streak = 0
+            return self._dispatch(conversation, understanding.match, lang, text)
+        conversation.unclear_streak += 1
+        if understanding.alternatives:
+            return [self._did_you_mean(understanding.alternatives, lang)]
+        return [self._not_understood(lang)]
+
+    def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
+        """Hindi for Hindi writers in either script, English for English writers, unless the user chose."""
+        if not conversation.lang_chosen and detected is not None:
+            # One Latin word ("ok", "1") says little about the language: keep what we had.
+            if conversation.lang is None or detected != EN or len(normalised.split()) > 1:
+                conversation.lang = EN if detected == EN else "hi"
+        return conversation.lang or self.settings.default_language
+
+    def _choice_from_text(self, conversation: Conversation, text: str) -> str | None:
+        """A typed number picks the matching option of the bot's last question (WhatsApp, console)."""
+        options = (conversation.pending or {}).get("options") or []
+        number = normalise(text)
+        if number.isdigit() and 1 <= int(number) <= len(options):
+            return options[int(number) - 1]
+        return None
+
+    def _yes_or_no(self, normalised: str) -> str | None:
+        words = normalised.split()
+        if not words or len(words) > SHORT_ANSWER_WORDS:
+            return None
+        lexicon = self.brain.knowledge.lexicon
+        for size in range(len(words), 0, -1):
+            start = " ".join(words[:size])
+            if start in lexicon.yes_words:
+                return "yes"
+            if start in lexicon.no_words:
+                return "no"
+        return None
+
+    def _on_choice(self, conversation: Conversation, choice: str) -> list[Reply]:
+        lang = conversation.lang or self.settings.default_language
+        kind, _, value = choice.partition(":")
+        if kind in ("topic", "intent") and value in self._known_ids():
+            conversation.unclear_streak = 0
+            return self._dispatch(conversation, value, lang, "")
+        if kind == "lang" and value in ("en", "hi"):
+            return self._set_language(conversation, value)
+        if choice == "yes":
+            return [Reply(self.t(lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))]
+        if choice == "no":
+            return [self._offer_helpdesk(lang)]
+        if choice == "none":
+            return [self._not_understood(lang)]
+        return self._menu(conversation, lang, "")
+
+    def _known_ids(self) -> set[str]:
+        return set(self.brain.knowledge.faqs) | set(self._intents)
+
+    def _dispatch(self, conversation: Conversation, label: str, lang: str, text: str) -> list[Reply]:
+        if label in self._intents:
+            return self._intents[label](conversation, lang, text)
+        return self._answer(conversation, label, lang)
+
+    def _answer(self, conversation: Conversation, topic_id: str, lang: str) -> list[Reply]:
+        entry = self.brain.knowledge.faqs[topic_id]
+        conversation.last_topic = topic_id
+        parts = [entry.answer[lang]]
+        state_contact = self.settings.state_helpdesk_hi if lang == "hi" else self.settings.state_helpdesk_en
+        if entry.state_contact and state_contact:
+            parts.append(state_contact)
+        parts.append(self.t(lang, "Did this help?"))
+        options = [Option("yes", self.t(lang, "Yes")), Option("no", self.t(lang, "No"))]
+        if entry.escalate:
+            options.append(Option("intent:human", self.t(lang, "Talk to a person")))
+        return [Reply("\n\n".join(parts), tuple(options), yes_no=("yes", "no"))]
+
+    def _did_you_mean(self, labels: tuple[str, ...], lang: str) -> Reply:
+        options = [Option(self._option_key(label), self._label_title(label, lang)) for label in labels[:3]]
+        options.append(Option("none", self.t(lang, "None of these")))
+        return Reply(self.t(lang, "I am not sure I understood. Did you mean:"), tuple(options))
+
+    def _option_key(self, label: str) -> str:
+        return f"intent:{label}" if label in self._intents else f"topic:{label}"
+
+    def _label_title(self, label: str, lang: str) -> str:
+        if label in self.brain.knowledge.faqs:
+            return self.brain.knowledge.title(label, lang)
+        return self._intent_titles(lang)[label]
+
+    def _intent_titles(self, lang: str) -> dict[str, str]:
+        return {
+            "greet": self.t(lang, "Say hello"),
+            "thanks": self.t(lang, "Say thanks"),
+            "help": self.t(lang, "Menu"),
+            "human": self.t(lang, "Talk to a person"),
+            "my_status": self.t(lang, "My course status"),
+            "ticket_status": self.t(lang, "My helpdesk requests"),
+            "language": self.t(lang, "Change language"),
+            "reminders_stop": self.t(lang, "Stop reminders"),
+            "reminders_start": self.t(lang, "Start reminders"),
+        }
+
+    def _menu_options(self, conversation: Conversation, lang: str) -> tuple[Option, ...]:
+        reminders = "reminders_start" if conversation.reminders_opted_out else "reminders_stop"
+        titles = self._intent_titles(lang)
+        return tuple(
+            Option(f"intent:{label}", titles[label])
+            for label in ("my_status", "human", "ticket_status", "language", reminders)
+        )
+
+    def _not_understood(self, lang: str) -> Reply:
+        return Reply(
+            self.t(
+                lang,
+                "Sorry, I did not understand that. I can answer questions about registration and login, "
+                "profile verification, courses and certificates. Please ask in a few words, or choose below.",
+            ),
+            self._menu_options_for_unknown(lang),
+        )
+
+    def _menu_options_for_unknown(self, lang: str) -> tuple[Option, ...]:
+        titles = self._intent_titles(lang)
+        return (Option("intent:help", titles["help"]), Option("intent:human", titles["human"]))
+
+    def _offer_helpdesk(self, lang: str) -> Reply:
+        return Reply(
+            self.t(lang, "Sorry that did not solve it. Would you like to ask a helpdesk person?"),
+            (Option("intent:human", self.t(lang, "Talk to a person")), Option("intent:help", self.t(lang, "Menu"))),
+            yes_no=("intent:human", "intent:help"),
+        )
+
+    # Intents ---------------------------------------------------------------------------------
+
+    def _greet(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        return [
+            Reply(
+                self.t(
+                    lang,
+                    "Namaste! I am the iGOT Karmayogi helpdesk assistant. Ask me about registration, login, "
+                    "profile verification, courses and certificates, in English or Hindi.",
+                ),
+                self._menu_options(conversation, lang),
+            )
+        ]
+
+    def _thanks(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        return [Reply(self.t(lang, "You are welcome! Write to me any time you need help with iGOT Karmayogi."))]
+
+    def _menu(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        return [
+            Reply(
+                self.t(
+                    lang,
+                    "Type your question in your own words, for example \"OTP not received\" or "
+                    "\"certificate not generated\". Or choose:",
+                ),
+                self._menu_options(conversation, lang),
+            )
+        ]
+
+    def _human(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        return [Reply(self.t(lang, "Passing your question to a helpdesk person from this chat is coming soon. Until then, please write to mission.karmayogi@gov.in with your name, registered mobile number and the problem."))]
+
+    def _my_status(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        return [Reply(self.t(lang, "Showing your own course status in this chat is coming soon. Until then, open My Learning in the iGOT Karmayogi app to see your courses."))]
+
+    def _ticket_status(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        return [Reply(self.t(lang, "Helpdesk requests from this chat are coming soon, so you have none yet. For help now, write to mission.karmayogi@gov.in."))]
+
+    def _language(self, conversation: Conversation, lang: str, text: str) -> list[Reply]:
+        terms = set(self.brain.matcher.terms(text))
+        wanted = [code for code, concept in (("en", "english"), ("hi", "hindi")) if concept in terms]
+        if len(wanted) == 1:
+            return self._set_language(conversation, wanted[0])
+        return [
+            Reply(
+                self.t(lang, "Which language would you like?"),
+                (Option("lang:en", "English"), Option("lang:hi", "हिंदी")),
+            )
+        ]
+
+    def _set_language(self, conversation: Conversation, lang: str) -> list[Reply]:
+        conversation.lang = lang
+        conversation.lang_chosen = True
+        # NOTE: shown in the language just chosen, so each translation names its own language.
+        return [Reply(self.t(lang, "From now on I will reply in English."))]
+
+    def _reminders_stop(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        conversation.reminders_opted_out = True
+        return [Reply(self.t(lang, "Done: you will not get course reminders any more. To get them again, write \"start reminders\"."))]
+
+    def _reminders_start(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
+        conversation.reminders_opted_out = False
+        return [Reply(self.t(lang, "Done: you will get reminders about your pending courses again. To stop them, write \"stop reminders\"."))]
+
+
+def clean_text(text: str) -> str:
+    """The message without control characters, cut to a sane length."""
+    kept = (char if unicodedata.category(char) != "Cc" else " " for char in text[:MAX_MESSAGE_CHARS])
+    return "".join(kept).strip()
+
+
+def _pending_for(replies: list[Reply]) -> dict | None:
+    """What the bot now waits for: the options of its last reply, picked by number or yes/no."""
+    if not replies or not replies[-1].options:
+        return None
+    last = replies[-1]
+    return {"options": [option.key for option in last.options], "yes_no": last.yes_no}

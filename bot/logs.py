@@ -1,0 +1,57 @@
+"""Logging that never writes a phone number, an email address or what a user wrote."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"(\+?\d[\d -]{5,}\d)")
+
+
+def mask_phone(phone: str) -> str:
+    """`+919876543210` -> `+91******3210`: enough for a person to recognise their own number."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    country = digits[:2] if phone.strip().startswith("+") and len(digits) > 10 else ""
+    hidden = len(digits) - len(country) - 4
+    return f"{'+' if country else ''}{country}{'*' * hidden}{digits[-4:]}"
+
+
+def mask_pii(text: str) -> str:
+    """The text with email addresses and phone-like digit runs masked."""
+    text = _EMAIL.sub(lambda match: f"{match.group(1)}***@{match.group(2)}", text)
+    return _PHONE.sub(lambda match: mask_phone(match.group(1)), text)
+
+
+def mask(value: str) -> str:
+    """A user key or a message, fit for a log line: message text is reduced to its length."""
+    if re.fullmatch(r"\+?[\d -]{7,}", value.strip()):
+        return mask_phone(value)
+    if len(value) <= 12 and value.isdigit():
+        return value  # channel ids such as a Telegram chat id are not personal on their own
+    return f"<text {len(value)} chars>"
+
+
+class MaskingFilter(logging.Filter):
+    """A last line of defence: masks phones and emails in every formatted log message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_pii(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Plain structured-enough lines on stderr, with masking on every handler."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,90 @@
+"""Database tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the tables use."""
+    return datetime.now(UTC)
+
+
+class Conversation(SQLModel, table=True):
+    """One person on one channel, and what the bot remembers between their messages."""
+
+    __table_args__ = (UniqueConstraint("channel", "user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    user_key: str = Field(max_length=64, description="chat id or phone, as the channel names the user")
+    lang: str | None = Field(default=None, max_length=5, description="language replies are written in")
+    lang_chosen: bool = Field(default=False, description="the user picked the language explicitly")
+    pending: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON), description="the question the bot is waiting on"
+    )
+    last_topic: str | None = Field(default=None, max_length=64)
+    unclear_streak: int = Field(default=0, description="messages in a row the bot did not understand")
+    reminders_opted_out: bool = Field(default=False)
+    employee_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EnrolmentStatus(StrEnum):
+    NOT_STARTED = "not-started"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+
+
+class Employee(SQLModel, table=True):
+    """A government employee as the department's iGOT reports know them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=16, index=True, description="E.164")
+    email: str | None = Field(default=None, max_length=254)
+    external_id: str | None = Field(default=None, max_length=64, unique=True, description="eHRMS id")
+    ministry: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=200)
+    organisation: str | None = Field(default=None, max_length=200)
+    designation: str | None = Field(default=None, max_length=120, index=True)
+    group: str | None = Field(default=None, max_length=60)
+    district: str | None = Field(default=None, max_length=80)
+    preferred_lang: str | None = Field(default=None, max_length=5)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Course(SQLModel, table=True):
+    """A course or programme on iGOT."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_id: str | None = Field(default=None, max_length=80, unique=True)
+    name: str = Field(max_length=300, index=True)
+    name_hi: str | None = Field(default=None, max_length=300)
+
+
+class Enrolment(SQLModel, table=True):
+    """One employee in one course, as of the latest imported report."""
+
+    __table_args__ = (UniqueConstraint("employee_id", "course_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    employee_id: int = Field(foreign_key="employee.id", index=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    status: str = Field(default=EnrolmentStatus.NOT_STARTED.value, max_length=12, description="EnrolmentStatus")
+    progress: int = Field(default=0, ge=0, le=100)
+    mandatory: bool = Field(default=False)
+    batch_id: str | None = Field(default=None, max_length=80)
+    batch_end_date: date | None = None
+    enrolled_on: date | None = None
+    completed_on: date | None = None
+    certificate_generated: bool = Field(default=False)
+    certificate_id: str | None = Field(default=None, max_length=120)
+    updated_at: datetime = Field(default_factory=utcnow)

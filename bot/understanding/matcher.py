@@ -1,0 +1,192 @@
+"""Matching a message against the FAQ and intent examples, with a confidence and abstention.
+
+A message becomes *terms*: words after spelling variants, typo correction against the known
+vocabulary (rapidfuzz), cross-script synonyms and light stemming. Each example is scored by how
+much of the message's weighted terms it explains and how much of itself the message covers (a
+lexical index), blended with rapidfuzz's token-sort similarity. The best example of each topic or
+intent gives that id's score; the bot answers only when the best id clears a calibrated threshold
+and leads the runner-up by a margin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.knowledge import WRITING_FORMS, Knowledge
+from bot.understanding.language import LanguageDetector
+from bot.understanding.normalise import normalise, stem
+
+MAX_CHARS = 500  # longer messages are understood from their beginning
+MAX_PHRASE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The knobs that trade answering against abstaining; tuned on tests/data/queries.jsonl."""
+
+    threshold: float = 0.5
+    margin: float = 0.05
+    floor: float = 0.3  # below this an id is not even offered as "did you mean"
+    fuzzy_share: float = 0.3
+    unknown_word_weight: float = 0.8  # relative to the rarest known word
+    function_word_factor: float = 0.3
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the bot makes of one message."""
+
+    lang: str | None
+    match: str | None
+    score: float
+    alternatives: tuple[str, ...]
+    candidates: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class _Example:
+    label: str
+    weights: dict[str, float]
+    total: float
+    canonical: str
+
+
+class Matcher:
+    """Understands messages against one loaded Knowledge."""
+
+    def __init__(self, knowledge: Knowledge, calibration: Calibration | None = None):
+        self.calibration = calibration or Calibration()
+        lexicon = knowledge.lexicon
+        self._variants = lexicon.variants
+        self._synonyms = {form: concept for form, concept in lexicon.synonyms.items() if " " not in form}
+        self._phrases = {
+            tuple(form.split()): concept for form, concept in lexicon.synonyms.items() if " " in form
+        }
+        self._function_terms = {self._term(word) for word in lexicon.function_words}
+        self.detector = LanguageDetector(knowledge, self._variants)
+
+        labelled = list(_labelled_examples(knowledge))
+        self._known_words = sorted(
+            {word for _, text in labelled for word in normalise(text).split()}
+            | set(self._variants)
+            | set(self._synonyms)
+        )
+        self._known = set(self._known_words)
+        self._correct = lru_cache(maxsize=65536)(self._nearest_known_word)
+
+        term_lists = [(label, self.terms(text)) for label, text in labelled]
+        labels_with_term: dict[str, set[str]] = defaultdict(set)
+        for label, terms in term_lists:
+            for term in terms:
+                labels_with_term[term].add(label)
+        label_count = len({label for label, _ in labelled})
+        self._weight = {
+            term: self._scaled(term, math.log(1 + label_count / len(labels)))
+            for term, labels in labels_with_term.items()
+        }
+        self._unknown_weight = math.log(1 + label_count) * self.calibration.unknown_word_weight
+
+        self._examples: list[_Example] = []
+        self._index: dict[str, list[int]] = defaultdict(list)
+        seen: set[tuple[str, str]] = set()
+        for label, terms in term_lists:
+            canonical = " ".join(terms)
+            if not terms or (label, canonical) in seen:
+                continue
+            seen.add((label, canonical))
+            weights = {term: self._weight[term] for term in terms}
+            for term in weights:
+                self._index[term].append(len(self._examples))
+            self._examples.append(_Example(label, weights, sum(weights.values()), canonical))
+        self._canonicals = [example.canonical for example in self._examples]
+
+    def _scaled(self, term: str, weight: float) -> float:
+        return weight * self.calibration.function_word_factor if term in self._function_terms else weight
+
+    def _term(self, word: str) -> str:
+        word = self._variants.get(word, word)
+        return self._synonyms.get(word) or stem(word)
+
+    def _nearest_known_word(self, word: str) -> str:
+        if len(word) < 4 or word.isdigit():
+            return word
+        allowed = 1 if len(word) < 7 else 2
+        best = process.extractOne(word, self._known_words, scorer=OSA.distance, score_cutoff=allowed)
+        return best[0] if best else word
+
+    def terms(self, text: str) -> list[str]:
+        """The message as the matcher sees it: canonical terms in order, without repeats."""
+        words = [word if word in self._known else self._correct(word) for word in normalise(text).split()]
+        words = [self._variants.get(word, word) for word in words]
+        terms: list[str] = []
+        position = 0
+        while position < len(words):
+            for size in range(min(MAX_PHRASE_WORDS, len(words) - position), 1, -1):
+                concept = self._phrases.get(tuple(words[position : position + size]))
+                if concept:
+                    terms.append(concept)
+                    position += size
+                    break
+            else:
+                terms.append(self._term(words[position]))
+                position += 1
+        return list(dict.fromkeys(terms))
+
+    def understand(self, text: str) -> Understanding:
+        """Language, the confident match (or None), its score and the runners-up."""
+        text = text[:MAX_CHARS]
+        lang = self.detector.detect(normalise(text))
+        ranked = self.rank(text)
+        calibration = self.calibration
+        best_id, best_score = ranked[0] if ranked else (None, 0.0)
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        confident = best_score >= calibration.threshold and best_score - runner_up >= calibration.margin
+        offered = [label for label, score in ranked[:3] if score >= calibration.floor]
+        return Understanding(
+            lang=lang,
+            match=best_id if confident else None,
+            score=round(best_score, 4),
+            alternatives=tuple(label for label in offered if not (confident and label == best_id)),
+            candidates=tuple((label, round(score, 4)) for label, score in ranked[:3]),
+        )
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        """Every id the message touches, best first, each with its best example's score."""
+        terms = self.terms(text)
+        if not terms:
+            return []
+        query = {term: self._weight.get(term, self._unknown_weight) for term in terms}
+        query_total = sum(query.values())
+        overlap: dict[int, float] = defaultdict(float)
+        for term, weight in query.items():
+            for position in self._index.get(term, ()):
+                overlap[position] += weight
+        if not overlap:
+            return []
+        canonical = " ".join(terms)
+        fuzzy_share = self.calibration.fuzzy_share
+        best: dict[str, float] = {}
+        for position, shared in overlap.items():
+            example = self._examples[position]
+            query_coverage = shared / query_total
+            example_coverage = shared / example.total
+            lexical = 2 * query_coverage * example_coverage / (query_coverage + example_coverage)
+            similarity = fuzz.token_sort_ratio(canonical, example.canonical) / 100
+            score = (1 - fuzzy_share) * lexical + fuzzy_share * similarity
+            if score > best.get(example.label, 0.0):
+                best[example.label] = score
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)
+
+
+def _labelled_examples(knowledge: Knowledge) -> Iterable[tuple[str, str]]:
+    for entry in (*knowledge.faqs.values(), *knowledge.intents.values()):
+        for form in WRITING_FORMS:
+            for text in entry.examples[form]:
+                yield entry.id, text
