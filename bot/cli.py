@@ -11,8 +11,12 @@ from typing import Annotated
 import typer
 
 from bot.config import get_settings
+from bot.i18n import CatalogError
+from bot.knowledge import ContentError
 
-app = typer.Typer(help="iGOT Karmayogi helpdesk bot.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="iGOT Karmayogi helpdesk bot.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (figures, not tests).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -27,9 +31,14 @@ def _startup(*, migrate: bool = False, log_level: str | None = None):
 
     settings = get_settings()
     configure_logging(log_level or settings.log_level)
+    try:
+        brain = load_brain(settings.content_dir)
+    except (ContentError, CatalogError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     if migrate and settings.database_url.startswith("sqlite"):
         db.upgrade(settings.database_url)
-    return settings, load_brain(settings.content_dir)
+    return settings, brain
 
 
 def _dialogue_engine():

@@ -66,10 +66,16 @@ def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -
 def load_translations(locales_dir: Path) -> dict[str, Translations]:
     """One checked Translations object per language."""
     translations = {}
-    for lang in LANGUAGES:
+    reference: set[str] | None = None
+    for lang in LANGUAGES:  # English first: its catalog lists every message the code uses
         path = catalog_path(locales_dir, lang)
         catalog = read_catalog(path, lang)
         check_catalog(path, catalog, require_translations=lang != "en")
+        messages = {message.id for message in catalog if message.id}
+        if reference is None:
+            reference = messages
+        elif missing := sorted(reference - messages):
+            raise CatalogError(f"{path}: {len(missing)} messages missing, first {missing[0]!r} (run `make locales`)")
         buffer = BytesIO()
         write_mo(buffer, catalog)
         buffer.seek(0)

@@ -31,12 +31,13 @@ MAX_PHRASE_WORDS = 3
 class Calibration:
     """The knobs that trade answering against abstaining; tuned on tests/data/queries.jsonl."""
 
-    threshold: float = 0.5
-    margin: float = 0.05
+    threshold: float = 0.45
+    margin: float = 0.02
     floor: float = 0.3  # below this an id is not even offered as "did you mean"
-    fuzzy_share: float = 0.3
-    unknown_word_weight: float = 0.8  # relative to the rarest known word
-    function_word_factor: float = 0.3
+    fuzzy_share: float = 0.2
+    unknown_word_weight: float = 1.3  # relative to the rarest known word
+    function_word_factor: float = 0.35
+    long_message_terms: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,10 @@ class Matcher:
         return self._synonyms.get(word) or stem(word)
 
     def _nearest_known_word(self, word: str) -> str:
-        if len(word) < 4 or word.isdigit():
+        # Short words are too close to each other to guess at ("paid" is not "pad", "chai" not "bhai").
+        if len(word) < 5 or word.isdigit():
             return word
-        allowed = 1 if len(word) < 7 else 2
+        allowed = 1 if len(word) < 8 else 2
         best = process.extractOne(word, self._known_words, scorer=OSA.distance, score_cutoff=allowed)
         return best[0] if best else word
 
@@ -172,12 +174,15 @@ class Matcher:
             return []
         canonical = " ".join(terms)
         fuzzy_share = self.calibration.fuzzy_share
+        # A long message tells its story around the question: judge it more by how much of an
+        # example it contains than by how much of it the example explains (an F-beta, beta > 1).
+        beta2 = max(1.0, len(terms) / self.calibration.long_message_terms)
         best: dict[str, float] = {}
         for position, shared in overlap.items():
             example = self._examples[position]
             query_coverage = shared / query_total
             example_coverage = shared / example.total
-            lexical = 2 * query_coverage * example_coverage / (query_coverage + example_coverage)
+            lexical = (1 + beta2) * query_coverage * example_coverage / (beta2 * query_coverage + example_coverage)
             similarity = fuzz.token_sort_ratio(canonical, example.canonical) / 100
             score = (1 - fuzzy_share) * lexical + fuzzy_share * similarity
             if score > best.get(example.label, 0.0):
