@@ -106,7 +106,8 @@ def evaluate_file(
     try:
         queries = read_queries(file)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="FILE") from error
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     report = evaluate(brain.matcher, queries)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

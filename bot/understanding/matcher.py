@@ -11,7 +11,7 @@ and leads the runner-up by a margin.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,13 +74,10 @@ class Matcher:
         self.detector = LanguageDetector(knowledge, self._variants)
 
         labelled = list(_labelled_examples(knowledge))
-        self._known_words = sorted(
-            {word for _, text in labelled for word in normalise(text).split()}
-            | set(self._variants)
-            | set(self._synonyms)
-        )
-        self._known = set(self._known_words)
-        self._correct = lru_cache(maxsize=65536)(self._nearest_known_word)
+        self._counts = Counter(word for _, text in labelled for word in normalise(text).split())
+        self._trusted = set(self._variants) | set(self._synonyms) | set(lexicon.function_words)
+        self._known_words = sorted(set(self._counts) | self._trusted)
+        self._correct = lru_cache(maxsize=65536)(self._spelling)
 
         term_lists = [(label, self.terms(text)) for label, text in labelled]
         labels_with_term: dict[str, set[str]] = defaultdict(set)
@@ -115,17 +112,28 @@ class Matcher:
         word = self._variants.get(word, word)
         return self._synonyms.get(word) or stem(word)
 
-    def _nearest_known_word(self, word: str) -> str:
+    def _spelling(self, word: str) -> str:
+        """The word, or the far more common spelling it is a typo of (in a message or an example)."""
         # Short words are too close to each other to guess at ("paid" is not "pad", "chai" not "bhai").
-        if len(word) < 5 or word.isdigit():
+        if len(word) < 5 or word.isdigit() or word in self._trusted:
             return word
+        count = self._counts[word]
         allowed = 1 if len(word) < 8 else 2
-        best = process.extractOne(word, self._known_words, scorer=OSA.distance, score_cutoff=allowed)
-        return best[0] if best else word
+        candidates = process.extract(word, self._known_words, scorer=OSA.distance, score_cutoff=allowed, limit=8)
+        common = [
+            (self._frequency(candidate), candidate)
+            for candidate, _, _ in candidates
+            if candidate != word and self._frequency(candidate) >= max(1, 5 * count)
+        ]
+        return max(common)[1] if common else word
+
+    def _frequency(self, word: str) -> int:
+        # Lexicon forms are spellings someone vouched for: as good as a common word.
+        return max(self._counts[word], 10 if word in self._trusted else 0)
 
     def terms(self, text: str) -> list[str]:
         """The message as the matcher sees it: canonical terms in order, without repeats."""
-        words = [word if word in self._known else self._correct(word) for word in normalise(text).split()]
+        words = [self._correct(word) for word in normalise(text).split()]
         words = [self._variants.get(word, word) for word in words]
         terms: list[str] = []
         position = 0
