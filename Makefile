@@ -27,7 +27,7 @@ test: install
 locales: install
 	$(BIN)/pybabel extract --no-default-keywords -k t:2 -c NOTE: --no-wrap --sort-output \
 		--project igot-helpdesk -o locales/messages.pot bot/
-	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i locales/messages.pot -d locales
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales
 
 clean:
 	rm -rf $(VENV) .pytest_cache helpdesk.db helpdesk.db-shm helpdesk.db-wal

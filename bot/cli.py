@@ -19,7 +19,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (figures, not tests).", no_args_is_help=True)
+import_app = typer.Typer(help="Import iGOT reports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
 
 
@@ -141,6 +143,41 @@ def seed(
                    f"{summary.enrolments} enrolments")
     else:
         typer.echo("the database already holds employees: nothing seeded")
+
+
+@import_app.command("report")
+def import_report(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="iGOT enrolment report (CSV)")],
+    batch_size: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 5000,
+) -> None:
+    """Upsert employees, courses and enrolments; bad rows go to FILE.rejects.csv."""
+    from bot import db
+    from bot.progress import progress_reporter
+    from bot.records.importer import ReportError
+    from bot.records.importer import import_report as run_import
+
+    settings, _ = _startup(migrate=True)
+    try:
+        with progress_reporter(f"importing {file.name}") as on_progress:
+            summary = run_import(db.get_engine(), file, batch_size=batch_size, on_progress=on_progress)
+    except ReportError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(
+        f"rows read: {summary.rows_read}, inserted: {summary.inserted}, updated: {summary.updated}, "
+        f"unchanged: {summary.unchanged}, rejected: {summary.rejected}"
+    )
+    typer.echo(
+        f"employees added: {summary.employees_added}, updated: {summary.employees_updated}; "
+        f"courses added: {summary.courses_added}"
+    )
+    if summary.rejects_path:
+        typer.echo(f"rejected rows with line and reason: {summary.rejects_path}")
+    for phone in summary.shared_phones:
+        typer.echo(
+            f"warning: phone {phone} belongs to more than one employee; the bot shows none of their "
+            "records to that phone until the report is corrected"
+        )
 
 
 @db_app.command("upgrade")

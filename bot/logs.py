@@ -5,18 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.phones import mask_phone
+
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"(\+?\d[\d -]{5,}\d)")
-
-
-def mask_phone(phone: str) -> str:
-    """`+919876543210` -> `+91******3210`: enough for a person to recognise their own number."""
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) < 7:
-        return "*" * len(digits)
-    country = digits[:2] if phone.strip().startswith("+") and len(digits) > 10 else ""
-    hidden = len(digits) - len(country) - 4
-    return f"{'+' if country else ''}{country}{'*' * hidden}{digits[-4:]}"
 
 
 def mask_pii(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -32,3 +32,38 @@ class Reply:
     options: tuple[Option, ...] = ()
     # For a yes/no question: the keys of the options that a typed "yes"/"haan" or "no"/"nahi" picks.
     yes_no: tuple[str, str] | None = None
+    # Ask the user to share their phone number through the channel (Telegram's contact button).
+    request_phone: bool = False
+
+
+def split_reply(reply: Reply, limit: int) -> list[Reply]:
+    """The reply in parts of at most `limit` characters, cut between paragraphs or lines where possible.
+
+    Channels cap a message's length (Telegram 4,096 characters, WhatsApp 1,600); the options and
+    the phone request stay on the last part, where the user's eye ends up.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in _pieces(reply.text, limit):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        parts.append(current.rstrip("\n"))
+        current = line
+    parts.append(current.rstrip("\n"))
+    parts = [part for part in parts if part.strip()] or [""]
+    return [Reply(text) for text in parts[:-1]] + [replace(reply, text=parts[-1])]
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """Lines, with any line longer than the limit cut at its last space before the limit."""
+    pieces = []
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        pieces.append(line)
+    return pieces

@@ -31,7 +31,9 @@ class Conversation(SQLModel, table=True):
     last_topic: str | None = Field(default=None, max_length=64)
     unclear_streak: int = Field(default=0, description="messages in a row the bot did not understand")
     reminders_opted_out: bool = Field(default=False)
-    employee_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
+    verified_phone: str | None = Field(
+        default=None, max_length=16, index=True, description="E.164, only as the channel vouched for it"
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -76,7 +78,7 @@ class Enrolment(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("employee_id", "course_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    employee_id: int = Field(foreign_key="employee.id", index=True)
+    employee_id: int = Field(foreign_key="employee.id")  # indexed by the unique (employee, course)
     course_id: int = Field(foreign_key="course.id", index=True)
     status: str = Field(default=EnrolmentStatus.NOT_STARTED.value, max_length=12, description="EnrolmentStatus")
     progress: int = Field(default=0, ge=0, le=100)

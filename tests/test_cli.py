@@ -109,3 +109,40 @@ def test_broken_content_stops_start_up_with_file_line_entry_and_field(tmp_path):
 def test_bad_options_are_refused_clearly(tmp_path, args):
     result = run(tmp_path, *args)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+REPORT = """\ufeffFull_Name,Phone_Number,External_System_Id,Designation,Content_Id,Content_Name,Status,Content_Progress_Percentage,Completed_On,Certificate_Generated,Live_CBP_Plan_Mandate,Batch_End_Date
+सुनीता साहू,+91 98765 11111,CG-1,ASHA,do_1,Basics of Cyber Security,In Progress,40,,No,Yes,30/11/2030
+सुनीता साहू,098765 11111,CG-1,ASHA,do_2,POSH Act,Completed,100,2026-11-01,Yes,Yes,
+Ramesh Yadav,9876522222,,Constable,do_1,Basics of Cyber Security,0,,,No,Yes,
+Bad Phone,12345,,Constable,do_1,Basics of Cyber Security,0,,,No,Yes,
+"""
+
+
+def test_import_then_chat_shows_own_status_in_the_users_language(tmp_path):
+    report = tmp_path / "report.csv"
+    report.write_text(REPORT, encoding="utf-8")
+    imported = run(tmp_path, "import", "report", str(report))
+    assert imported.returncode == 0, imported.stderr
+    assert "rows read: 4, inserted: 3, updated: 0, unchanged: 0, rejected: 1" in imported.stdout
+    assert (tmp_path / "report.rejects.csv").exists()
+    again = run(tmp_path, "import", "report", str(report))
+    assert "inserted: 0, updated: 0, unchanged: 3, rejected: 1" in again.stdout
+
+    hindi = run(tmp_path, "chat", "--phone", "+919876511111", stdin="mera course status batao\n").stdout
+    assert "सुनीता साहू जी, आपके कोर्स" in hindi
+    assert "Basics of Cyber Security — जारी, 40% — अंतिम तिथि 30 नव॰ 2030" in hindi
+    assert "POSH Act — 1 नव॰ 2026 को पूरा — सर्टिफिकेट तैयार" in hindi
+    english = run(tmp_path, "chat", "--phone", "+919876511111", stdin="show my course status\n").stdout
+    assert "Basics of Cyber Security — in progress, 40% — ends 30 Nov 2030" in english
+    assert "POSH Act — completed on 1 Nov 2026 — certificate ready" in english
+    stranger = run(tmp_path, "chat", "--phone", "+919812345678", stdin="mera course status batao\n").stdout
+    assert "नंबर नहीं मिला" in stranger and "Basics of Cyber Security" not in stranger and "POSH" not in stranger
+
+
+def test_import_refuses_a_report_without_its_required_columns(tmp_path):
+    report = tmp_path / "report.csv"
+    report.write_text("Full_Name,Phone_Number\nA,9876511111\n", encoding="utf-8")
+    result = run(tmp_path, "import", "report", str(report))
+    assert result.returncode == 2
+    assert "missing required column(s) Content_Name, Status" in result.stderr and "Traceback" not in result.stderr

@@ -16,6 +16,8 @@ def render(reply: Reply) -> str:
     """A reply as plain text, options numbered so the user can answer with a digit."""
     lines = [reply.text]
     lines.extend(f"  {number}. {option.label}" for number, option in enumerate(reply.options, start=1))
+    if reply.request_phone:
+        lines.append("  (console: start the chat with `helpdesk chat --phone <your number>`)")
     return "\n".join(lines)
 
 

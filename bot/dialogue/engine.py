@@ -5,16 +5,23 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine as DatabaseEngine
+from sqlmodel import Session
 
 from bot.brain import Brain
 from bot.config import Settings
 from bot.conversations import get_or_create_conversation
 from bot.db import session_scope
+from bot.dialogue.status import StatusReplies
 from bot.logs import mask
 from bot.messages import Incoming, Option, Reply
 from bot.models import Conversation, utcnow
+from bot.phones import PhoneError, to_e164
+from bot.records.status import Match, StatusView, find_employee, status_view
 from bot.understanding.language import EN
 from bot.understanding.normalise import normalise
 
@@ -22,16 +29,36 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000  # what is kept of a message; understanding reads only its beginning
 SHORT_ANSWER_WORDS = 3  # "yes", "haan ji", "no not really": longer texts are new questions
+NOT_OFFERED = ("greet", "thanks")  # never worth a "did you mean" button
+
+
+@dataclass
+class Turn:
+    """One message being handled: its database session, the user's conversation and reply language."""
+
+    session: Session
+    conversation: Conversation
+    lang: str
+    text: str = ""
 
 
 class Engine:
     """Decides the bot's replies; state lives in the database, never in this object."""
 
-    def __init__(self, *, brain: Brain, db: Engine, settings: Settings):
+    def __init__(
+        self,
+        *,
+        brain: Brain,
+        db: DatabaseEngine,
+        settings: Settings,
+        today: Callable[[], date] | None = None,
+    ):
         self.brain = brain
         self.db = db
         self.settings = settings
-        self._intents: dict[str, Callable[[Conversation, str, str], list[Reply]]] = {
+        self.today = today or (lambda: datetime.now(ZoneInfo(settings.timezone)).date())
+        self.status_replies = StatusReplies(brain.texts)
+        self._intents: dict[str, Callable[[Turn], list[Reply]]] = {
             "greet": self._greet,
             "thanks": self._thanks,
             "help": self._menu,
@@ -55,7 +82,8 @@ class Engine:
                     session, channel=incoming.channel, user_key=incoming.user_key
                 )
                 lang = conversation.lang or lang
-                replies = self._respond(conversation, incoming)
+                turn = Turn(session=session, conversation=conversation, lang=lang)
+                replies = self._respond(turn, incoming)
                 conversation.pending = _pending_for(replies)
                 conversation.updated_at = utcnow()
                 return replies
@@ -65,37 +93,43 @@ class Engine:
             )
             return [Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))]
 
-    def _respond(self, conversation: Conversation, incoming: Incoming) -> list[Reply]:
-        text = clean_text(incoming.text)
-        choice = incoming.choice or self._choice_from_text(conversation, text)
+    def _respond(self, turn: Turn, incoming: Incoming) -> list[Reply]:
+        conversation = turn.conversation
+        if incoming.verified_phone:
+            try:
+                conversation.verified_phone = to_e164(incoming.verified_phone)
+            except PhoneError:
+                logger.warning("channel %s vouched for an unusable phone number", incoming.channel)
+        turn.text = clean_text(incoming.text)
+        choice = incoming.choice or self._choice_from_text(conversation, turn.text)
         if choice:
-            return self._on_choice(conversation, choice)
-        normalised = normalise(text)
+            return self._on_choice(turn, choice)
+        normalised = normalise(turn.text)
         if not normalised:
-            lang = conversation.lang or self.settings.default_language
-            return [Reply(self.t(lang, "Please type your question in words, for example: OTP not received."))]
+            return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
 
-        understanding = self.brain.matcher.understand(text)
-        lang = self._reply_language(conversation, understanding.lang, normalised)
+        understanding = self.brain.matcher.understand(turn.text)
+        turn.lang = self._reply_language(conversation, understanding.lang, normalised)
         logger.info(
             "message channel=%s user=%s text=%s lang=%s match=%s score=%.2f",
-            incoming.channel, mask(incoming.user_key), mask(text), understanding.lang,
+            incoming.channel, mask(incoming.user_key), mask(turn.text), understanding.lang,
             understanding.match, understanding.score,
         )
         if understanding.lang is None:
-            return [Reply(self.t(lang, "I can read English and Hindi only. Please write your question in one of them."))]
+            return [Reply(self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them."))]
         yes_no = (conversation.pending or {}).get("yes_no")
         if yes_no:
             answer = self._yes_or_no(normalised)
             if answer:
-                return self._on_choice(conversation, yes_no[answer == "no"])
+                return self._on_choice(turn, yes_no[answer == "no"])
         if understanding.match:
             conversation.unclear_streak = 0
-            return self._dispatch(conversation, understanding.match, lang, text)
+            return self._dispatch(turn, understanding.match)
         conversation.unclear_streak += 1
-        if understanding.alternatives:
-            return [self._did_you_mean(understanding.alternatives, lang)]
-        return [self._not_understood(lang)]
+        offered = [label for label in understanding.alternatives if label not in NOT_OFFERED]
+        if offered:
+            return [self._did_you_mean(offered, turn.lang)]
+        return [self._not_understood(turn.lang)]
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
         """Hindi for Hindi writers in either script, English for English writers, unless the user chose."""
@@ -126,44 +160,56 @@ class Engine:
                 return "no"
         return None
 
-    def _on_choice(self, conversation: Conversation, choice: str) -> list[Reply]:
-        lang = conversation.lang or self.settings.default_language
+    def _on_choice(self, turn: Turn, choice: str) -> list[Reply]:
         kind, _, value = choice.partition(":")
         if kind in ("topic", "intent") and value in self._known_ids():
-            conversation.unclear_streak = 0
-            return self._dispatch(conversation, value, lang, "")
+            turn.conversation.unclear_streak = 0
+            return self._dispatch(turn, value)
         if kind == "lang" and value in ("en", "hi"):
-            return self._set_language(conversation, value)
+            return self._set_language(turn, value)
         if choice == "yes":
-            return [Reply(self.t(lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))]
+            return [Reply(self.t(turn.lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))]
         if choice == "no":
-            return [self._offer_helpdesk(lang)]
+            return [self._offer_helpdesk(turn.lang)]
         if choice == "none":
-            return [self._not_understood(lang)]
-        return self._menu(conversation, lang, "")
+            return [self._not_understood(turn.lang)]
+        return self._menu(turn)
 
     def _known_ids(self) -> set[str]:
         return set(self.brain.knowledge.faqs) | set(self._intents)
 
-    def _dispatch(self, conversation: Conversation, label: str, lang: str, text: str) -> list[Reply]:
+    def _dispatch(self, turn: Turn, label: str) -> list[Reply]:
         if label in self._intents:
-            return self._intents[label](conversation, lang, text)
-        return self._answer(conversation, label, lang)
+            return self._intents[label](turn)
+        return self._answer(turn, label)
 
-    def _answer(self, conversation: Conversation, topic_id: str, lang: str) -> list[Reply]:
+    def _answer(self, turn: Turn, topic_id: str) -> list[Reply]:
+        lang = turn.lang
         entry = self.brain.knowledge.faqs[topic_id]
-        conversation.last_topic = topic_id
+        turn.conversation.last_topic = topic_id
         parts = [entry.answer[lang]]
         state_contact = self.settings.state_helpdesk_hi if lang == "hi" else self.settings.state_helpdesk_en
         if entry.state_contact and state_contact:
             parts.append(state_contact)
+        if entry.personal and (view := self._own_status(turn)) is not None:
+            parts.append(self.status_replies.section(lang, view, topic_id))
         parts.append(self.t(lang, "Did this help?"))
         options = [Option("yes", self.t(lang, "Yes")), Option("no", self.t(lang, "No"))]
         if entry.escalate:
             options.append(Option("intent:human", self.t(lang, "Talk to a person")))
         return [Reply("\n\n".join(parts), tuple(options), yes_no=("yes", "no"))]
 
-    def _did_you_mean(self, labels: tuple[str, ...], lang: str) -> Reply:
+    def _own_status(self, turn: Turn) -> StatusView | None:
+        """The verified user's own records; None without a vouched phone matching exactly one employee."""
+        phone = turn.conversation.verified_phone
+        if phone is None:
+            return None
+        match, employee = find_employee(turn.session, phone=phone)
+        if match is not Match.FOUND:
+            return None
+        return status_view(turn.session, employee=employee, today=self.today())
+
+    def _did_you_mean(self, labels: list[str], lang: str) -> Reply:
         options = [Option(self._option_key(label), self._label_title(label, lang)) for label in labels[:3]]
         options.append(Option("none", self.t(lang, "None of these")))
         return Reply(self.t(lang, "I am not sure I understood. Did you mean:"), tuple(options))
@@ -178,8 +224,6 @@ class Engine:
 
     def _intent_titles(self, lang: str) -> dict[str, str]:
         return {
-            "greet": self.t(lang, "Say hello"),
-            "thanks": self.t(lang, "Say thanks"),
             "help": self.t(lang, "Menu"),
             "human": self.t(lang, "Talk to a person"),
             "my_status": self.t(lang, "My course status"),
@@ -198,18 +242,15 @@ class Engine:
         )
 
     def _not_understood(self, lang: str) -> Reply:
+        titles = self._intent_titles(lang)
         return Reply(
             self.t(
                 lang,
                 "Sorry, I did not understand that. I can answer questions about registration and login, "
                 "profile verification, courses and certificates. Please ask in a few words, or choose below.",
             ),
-            self._menu_options_for_unknown(lang),
+            (Option("intent:help", titles["help"]), Option("intent:human", titles["human"])),
         )
-
-    def _menu_options_for_unknown(self, lang: str) -> tuple[Option, ...]:
-        titles = self._intent_titles(lang)
-        return (Option("intent:help", titles["help"]), Option("intent:human", titles["human"]))
 
     def _offer_helpdesk(self, lang: str) -> Reply:
         return Reply(
@@ -220,67 +261,68 @@ class Engine:
 
     # Intents ---------------------------------------------------------------------------------
 
-    def _greet(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        return [
-            Reply(
-                self.t(
-                    lang,
-                    "Namaste! I am the iGOT Karmayogi helpdesk assistant. Ask me about registration, login, "
-                    "profile verification, courses and certificates, in English or Hindi.",
-                ),
-                self._menu_options(conversation, lang),
-            )
-        ]
+    def _greet(self, turn: Turn) -> list[Reply]:
+        text = self.t(
+            turn.lang,
+            "Namaste! I am the iGOT Karmayogi helpdesk assistant. Ask me about registration, login, "
+            "profile verification, courses and certificates, in English or Hindi.",
+        )
+        return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
 
-    def _thanks(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        return [Reply(self.t(lang, "You are welcome! Write to me any time you need help with iGOT Karmayogi."))]
+    def _thanks(self, turn: Turn) -> list[Reply]:
+        return [Reply(self.t(turn.lang, "You are welcome! Write to me any time you need help with iGOT Karmayogi."))]
 
-    def _menu(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        return [
-            Reply(
-                self.t(
-                    lang,
-                    "Type your question in your own words, for example \"OTP not received\" or "
-                    "\"certificate not generated\". Or choose:",
-                ),
-                self._menu_options(conversation, lang),
-            )
-        ]
+    def _menu(self, turn: Turn) -> list[Reply]:
+        text = self.t(
+            turn.lang,
+            "Type your question in your own words, for example \"OTP not received\" or "
+            "\"certificate not generated\". Or choose:",
+        )
+        return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
 
-    def _human(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        return [Reply(self.t(lang, "Passing your question to a helpdesk person from this chat is coming soon. Until then, please write to mission.karmayogi@gov.in with your name, registered mobile number and the problem."))]
+    def _human(self, turn: Turn) -> list[Reply]:
+        return [Reply(self.t(turn.lang, "Passing your question to a helpdesk person from this chat is coming soon. Until then, please write to mission.karmayogi@gov.in with your name, registered mobile number and the problem."))]
 
-    def _my_status(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        return [Reply(self.t(lang, "Showing your own course status in this chat is coming soon. Until then, open My Learning in the iGOT Karmayogi app to see your courses."))]
+    def _my_status(self, turn: Turn) -> list[Reply]:
+        phone = turn.conversation.verified_phone
+        if phone is None:
+            return [self.status_replies.share_phone(turn.lang)]
+        match, employee = find_employee(turn.session, phone=phone)
+        if match is Match.UNKNOWN:
+            return [self.status_replies.unknown_phone(turn.lang, phone)]
+        if match is Match.AMBIGUOUS:
+            return [self.status_replies.ambiguous_phone(turn.lang, phone)]
+        view = status_view(turn.session, employee=employee, today=self.today())
+        return [self.status_replies.status(turn.lang, view)]
 
-    def _ticket_status(self, _conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        return [Reply(self.t(lang, "Helpdesk requests from this chat are coming soon, so you have none yet. For help now, write to mission.karmayogi@gov.in."))]
+    def _ticket_status(self, turn: Turn) -> list[Reply]:
+        return [Reply(self.t(turn.lang, "Helpdesk requests from this chat are coming soon, so you have none yet. For help now, write to mission.karmayogi@gov.in."))]
 
-    def _language(self, conversation: Conversation, lang: str, text: str) -> list[Reply]:
-        terms = set(self.brain.matcher.terms(text))
+    def _language(self, turn: Turn) -> list[Reply]:
+        terms = set(self.brain.matcher.terms(turn.text))
         wanted = [code for code, concept in (("en", "english"), ("hi", "hindi")) if concept in terms]
         if len(wanted) == 1:
-            return self._set_language(conversation, wanted[0])
+            return self._set_language(turn, wanted[0])
         return [
             Reply(
-                self.t(lang, "Which language would you like?"),
+                self.t(turn.lang, "Which language would you like?"),
                 (Option("lang:en", "English"), Option("lang:hi", "हिंदी")),
             )
         ]
 
-    def _set_language(self, conversation: Conversation, lang: str) -> list[Reply]:
-        conversation.lang = lang
-        conversation.lang_chosen = True
+    def _set_language(self, turn: Turn, lang: str) -> list[Reply]:
+        turn.conversation.lang = turn.lang = lang
+        turn.conversation.lang_chosen = True
         # NOTE: shown in the language just chosen, so each translation names its own language.
         return [Reply(self.t(lang, "From now on I will reply in English."))]
 
-    def _reminders_stop(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        conversation.reminders_opted_out = True
-        return [Reply(self.t(lang, "Done: you will not get course reminders any more. To get them again, write \"start reminders\"."))]
+    def _reminders_stop(self, turn: Turn) -> list[Reply]:
+        turn.conversation.reminders_opted_out = True
+        return [Reply(self.t(turn.lang, "Done: you will not get course reminders any more. To get them again, write \"start reminders\"."))]
 
-    def _reminders_start(self, conversation: Conversation, lang: str, _text: str) -> list[Reply]:
-        conversation.reminders_opted_out = False
-        return [Reply(self.t(lang, "Done: you will get reminders about your pending courses again. To stop them, write \"stop reminders\"."))]
+    def _reminders_start(self, turn: Turn) -> list[Reply]:
+        turn.conversation.reminders_opted_out = False
+        return [Reply(self.t(turn.lang, "Done: you will get reminders about your pending courses again. To stop them, write \"stop reminders\"."))]
 
 
 def clean_text(text: str) -> str:

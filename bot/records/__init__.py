@@ -1,0 +1,1 @@
+"""Employees' own records: iGOT enrolment reports, who is writing, and their course status."""

@@ -1,0 +1,184 @@
+"""Importing iGOT enrolment reports: ugly files, re-imports, interruptions (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.models import Course, Employee, Enrolment
+from bot.records.importer import ReportError, import_report
+
+HEADER = [
+    "Full_Name", "Phone_Number", "Email", "Designation", "Group", "Department", "External_System_Id",
+    "Content_Id", "Content_Name", "Status", "Content_Progress_Percentage", "Completed_On",
+    "Certificate_Generated", "Live_CBP_Plan_Mandate", "Batch_End_Date",
+]  # fmt: skip
+
+
+def row(name="सुनीता साहू", phone="9876500001", course="Basics of Cyber Security", status="In Progress", *,
+        external_id="CG-HLT-1", content_id="do_1", progress="40", completed="", certificate="No",
+        mandatory="Yes", end="30/11/2026", designation="ASHA", email="sunita@cg.gov.in"):  # fmt: skip
+    return [name, phone, email, designation, "Group D", "Health", external_id, content_id, course, status,
+            progress, completed, certificate, mandatory, end]  # fmt: skip
+
+
+def write(tmp_path: Path, rows: list[list[str]], *, header=HEADER, name="report.csv", bom=True) -> Path:
+    path = tmp_path / name
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with Session(engine) as session:
+        return tuple(session.exec(select(func.count()).select_from(table)).one() for table in (Employee, Course, Enrolment))
+
+
+def rejects(path: Path) -> list[tuple[int, str]]:
+    with path.with_name(f"{path.stem}.rejects.csv").open(encoding="utf-8-sig") as stream:
+        return [(int(line["line"]), line["reason"]) for line in csv.DictReader(stream)]
+
+
+def test_a_clean_report_imports_with_hindi_names_and_bom(db_engine, tmp_path):
+    path = write(tmp_path, [
+        row(),
+        row(course="POSH Act", content_id="do_2", status="completed", progress="100", completed="2026-11-01",
+            certificate="Yes"),
+        row("Ramesh Yadav", "+91 98765-00002", external_id="", designation="Constable", email=""),
+    ])  # fmt: skip
+    summary = import_report(db_engine, path)
+    assert (summary.rows_read, summary.inserted, summary.rejected) == (3, 3, 0)
+    assert counts(db_engine) == (2, 2, 3)
+    assert summary.rejects_path is None and not (tmp_path / "report.rejects.csv").exists()
+    with Session(db_engine) as session:
+        sunita = session.exec(select(Employee).where(Employee.external_id == "CG-HLT-1")).one()
+        assert (sunita.name, sunita.phone, sunita.designation) == ("सुनीता साहू", "+919876500001", "ASHA")
+        ramesh = session.exec(select(Employee).where(Employee.phone == "+919876500002")).one()
+        assert ramesh.external_id is None and ramesh.email is None
+
+
+def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_kept(db_engine, tmp_path):
+    path = write(tmp_path, [
+        row(),                                              # line 2: fine
+        row(phone="12345", external_id="X1"),               # 3: bad phone
+        row(external_id="X2", completed="31-02-2026"),      # 4: bad date
+        row(external_id="X3", status="done"),               # 5: unknown status
+        row(),                                              # 6: exact duplicate of line 2
+        row(progress="55"),                                 # 7: same employee and course, other values
+        row(name="", external_id="X4"),                     # 8: no name
+        row(external_id="X5", progress="abc"),              # 9: bad progress
+    ])  # fmt: skip
+    summary = import_report(db_engine, path)
+    assert (summary.rows_read, summary.inserted, summary.rejected) == (8, 1, 7)
+    assert rejects(path) == [
+        (3, "Phone_Number: not a 10-digit mobile number: '12345'"),
+        (4, "Completed_On: '31-02-2026' is not a date (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)"),
+        (5, "Status: 'done' is not one of not-started, in-progress, completed (or 0, 1, 2)"),
+        (6, "a duplicate of line 2"),
+        (7, "the same employee and course as line 2"),
+        (8, "Full_Name is empty"),
+        (9, "Content_Progress_Percentage: 'abc' is not a number"),
+    ]
+    assert counts(db_engine) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [(["Full_Name", "Phone_Number", "Content_Name"], "Status"), (["Name", "Mobile"], "Full_Name, Phone_Number, Content_Name, Status")],
+)
+def test_missing_required_columns_import_nothing(db_engine, tmp_path, header, missing):
+    path = write(tmp_path, [["a"] * len(header)], header=header)
+    with pytest.raises(ReportError, match=f"missing required column\\(s\\) {missing}"):
+        import_report(db_engine, path)
+    assert counts(db_engine) == (0, 0, 0)
+
+
+def test_an_empty_or_non_utf8_file_is_a_clear_error(db_engine, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ReportError, match="the file is empty"):
+        import_report(db_engine, empty)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(",".join(HEADER).encode() + b"\n" + "Jos\xe9".encode("latin-1") + b",9876500001\n")
+    with pytest.raises(ReportError, match="not UTF-8"):
+        import_report(db_engine, latin)
+
+
+def test_reimporting_the_same_file_changes_nothing(db_engine, tmp_path):
+    path = write(tmp_path, [row(), row(course="POSH Act", content_id="do_2")])
+    import_report(db_engine, path)
+    again = import_report(db_engine, path)
+    assert (again.inserted, again.updated, again.unchanged, again.employees_added, again.employees_updated) == (0, 0, 2, 0, 0)
+    assert counts(db_engine) == (1, 2, 2)
+
+
+def test_a_newer_report_updates_statuses(db_engine, tmp_path):
+    import_report(db_engine, write(tmp_path, [row()], name="october.csv"))
+    newer = write(tmp_path, [row(status="2", progress="100", completed="20-11-2026", certificate="Yes", designation="ASHA Facilitator")], name="november.csv")
+    summary = import_report(db_engine, newer)
+    assert (summary.inserted, summary.updated, summary.employees_updated) == (0, 1, 1)
+    with Session(db_engine) as session:
+        enrolment = session.exec(select(Enrolment)).one()
+        assert (enrolment.status, enrolment.progress, enrolment.certificate_generated) == ("completed", 100, True)
+        assert session.exec(select(Employee.designation)).one() == "ASHA Facilitator"
+
+
+def test_a_phone_used_for_two_names_is_reported_not_merged(db_engine, tmp_path):
+    path = write(tmp_path, [
+        row("Ramesh Yadav", "9876500002", external_id=""),
+        row("Suresh Kumar", "+919876500002", external_id="", course="POSH Act", content_id="do_2"),
+    ])  # fmt: skip
+    summary = import_report(db_engine, path)
+    assert summary.rejected == 1
+    assert rejects(path) == [(3, "Phone_Number +91******0002 is used on line 2 for an employee with a "
+                                 "different name; add External_System_Id to tell them apart")]
+    later = write(tmp_path, [row("Suresh Kumar", "9876500002", external_id="")], name="later.csv")
+    import_report(db_engine, later)
+    assert "already belongs to another employee" in rejects(later)[0][1]
+    with Session(db_engine) as session:
+        assert session.exec(select(Employee.name)).all() == ["Ramesh Yadav"]
+
+
+def test_two_employees_with_ids_sharing_a_phone_are_both_kept_and_reported(db_engine, tmp_path):
+    path = write(tmp_path, [row("Ramesh Yadav", external_id="UP-1"), row("Suresh Kumar", external_id="UP-2")])
+    summary = import_report(db_engine, path)
+    assert summary.employees_added == 2 and summary.shared_phones == ["+91******0001"]
+
+
+def test_an_employee_known_by_phone_who_gets_an_id_is_the_same_person(db_engine, tmp_path):
+    import_report(db_engine, write(tmp_path, [row(external_id="")], name="first.csv"))
+    summary = import_report(db_engine, write(tmp_path, [row(external_id="CG-HLT-9")], name="second.csv"))
+    assert summary.employees_added == 0 and summary.employees_updated == 1
+    assert counts(db_engine) == (1, 1, 1)
+
+
+def test_an_interrupted_import_can_simply_run_again(db_engine, tmp_path):
+    rows = [row(f"Employee {n}", f"98765{n:05d}", external_id=f"E-{n}") for n in range(25)]
+    path = write(tmp_path, rows)
+
+    def crash_after_two_batches(done: int, total: int) -> None:
+        crash_after_two_batches.calls += 1
+        if crash_after_two_batches.calls == 2:
+            raise KeyboardInterrupt  # as if the operator pressed Ctrl-C, or the machine died
+
+    crash_after_two_batches.calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        import_report(db_engine, path, batch_size=10, on_progress=crash_after_two_batches)
+    assert counts(db_engine) == (20, 1, 20)  # two whole batches, nothing half-written
+    summary = import_report(db_engine, path, batch_size=10)
+    assert (summary.inserted, summary.unchanged) == (5, 20)
+    assert counts(db_engine) == (25, 1, 25)
+
+
+def test_courses_are_keyed_by_content_id_else_name(db_engine, tmp_path):
+    path = write(tmp_path, [
+        row(content_id="", course="Yoga Break"),
+        row("B", "9876500009", external_id="B", content_id="", course="yoga break"),
+        row("C", "9876500008", external_id="C", content_id="do_7", course="Yoga Break"),
+    ])  # fmt: skip
+    assert import_report(db_engine, path).courses_added == 2
