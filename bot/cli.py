@@ -25,7 +25,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
 
 
-def _startup(*, migrate: bool = False, log_level: str | None = None):
+def _startup(*, migrate: bool = False, log_level: str | None = None, brain: bool = True):
     """Logging, the schema (SQLite only: PostgreSQL is migrated by the operator) and the brain."""
     from bot import db
     from bot.brain import load_brain
@@ -33,14 +33,16 @@ def _startup(*, migrate: bool = False, log_level: str | None = None):
 
     settings = get_settings()
     configure_logging(log_level or settings.log_level)
-    try:
-        brain = load_brain(settings.content_dir)
-    except (ContentError, CatalogError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    loaded = None
+    if brain:
+        try:
+            loaded = load_brain(settings.content_dir)
+        except (ContentError, CatalogError) as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from error
     if migrate and settings.database_url.startswith("sqlite"):
         db.upgrade(settings.database_url)
-    return settings, brain
+    return settings, loaded
 
 
 def _dialogue_engine():
@@ -135,7 +137,7 @@ def seed(
     from bot import db
     from bot.seed import seed_database
 
-    settings, _ = _startup(migrate=True, log_level="WARNING")
+    _startup(migrate=True, log_level="WARNING", brain=False)
     with db.session_scope(db.get_engine()) as session:
         summary = seed_database(session, employees=employees, today=date.today())
     if summary.employees:
@@ -156,7 +158,7 @@ def import_report(
     from bot.records.importer import ReportError
     from bot.records.importer import import_report as run_import
 
-    settings, _ = _startup(migrate=True)
+    _startup(migrate=True, brain=False)
     try:
         with progress_reporter(f"importing {file.name}") as on_progress:
             summary = run_import(db.get_engine(), file, batch_size=batch_size, on_progress=on_progress)
@@ -198,3 +200,32 @@ def bench_nlu(
 
     _, brain = _startup(log_level="WARNING")
     typer.echo(run(brain, rounds=rounds))
+
+
+@bench_app.command("import")
+def bench_import(
+    rows: Annotated[int, typer.Option(min=10, help="enrolment rows in the generated report")] = 1_000_000,
+    employees: Annotated[int, typer.Option(min=1, help="distinct employees")] = 400_000,
+    workdir: Annotated[Path, typer.Option(file_okay=False, help="where the report and database go")] = Path("bench-data"),
+) -> None:
+    """Import a generated state-sized report into SQLite: rows/s and peak memory beside the ceiling."""
+    from bot.bench import bench_import as run
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    typer.echo(run(rows=rows, employees=employees, workdir=workdir))
+
+
+@bench_app.command("status")
+def bench_status(
+    database: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="a database from `bench import`")] = Path("bench-data/bench.db"),
+    samples: Annotated[int, typer.Option(min=10)] = 2000,
+) -> None:
+    """Own-status latency (p50, p99) on a loaded database beside a bare indexed SELECT."""
+    from bot.bench import bench_status as run
+
+    _, brain = _startup(log_level="WARNING")
+    typer.echo(run(database=database, brain=brain, samples=samples))
+
+
+if __name__ == "__main__":
+    app()

@@ -15,7 +15,10 @@ class PhoneError(ValueError):
 
 def to_e164(raw: str) -> str:
     """`98765 43210`, `+91 98765-43210`, `919876543210` or `09876543210` -> `+919876543210`."""
-    digits = _SEPARATORS.sub("", raw.strip())
+    raw = raw.strip()
+    if len(raw) == 10 and raw.isdigit() and raw[0] in "6789":
+        return "+91" + raw  # the common case, without the regular expressions
+    digits = _SEPARATORS.sub("", raw)
     if digits.startswith("whatsapp:"):
         digits = digits.removeprefix("whatsapp:")
     if digits.startswith("00"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -27,7 +27,7 @@ from bot.records.report import (
 )
 
 BATCH_SIZE = 5000
-EMPLOYEE_FIELDS = tuple(name for name in EmployeeValues.__dataclass_fields__ if name != "external_id")
+EMPLOYEE_FIELDS = tuple(name for name in EmployeeValues._fields if name != "external_id")
 ENROLMENT_FIELDS = (
     "status", "progress", "mandatory", "batch_id", "batch_end_date", "enrolled_on", "completed_on",
     "certificate_generated", "certificate_id",
@@ -119,7 +119,7 @@ def _records(reader) -> Iterator[tuple[int, list[str]]]:
     """Each record with the line it starts on (a quoted cell may span lines)."""
     start = reader.line_num + 1
     for cells in reader:
-        if any(cell.strip() for cell in cells):
+        if "".join(cells).strip():
             yield start, cells
         start = reader.line_num + 1
 
@@ -135,6 +135,28 @@ def _write_rejects(path: Path, header: list[str], rejects: list[_Reject]) -> Pat
         for reject in sorted(rejects, key=lambda reject: reject.line):
             writer.writerow([reject.line, reject.reason, *reject.cells])
     return target
+
+
+def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
+    """Many rows in one driver-level executemany.
+
+    SQLAlchemy's own executemany spends most of an import building parameters row by row; here
+    each column's bind processor (dates to text on SQLite, and so on) is looked up once instead.
+    """
+    dialect = connection.dialect
+    columns = list(rows[0])
+    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    cells = [
+        [process(row[name]) for row in rows] if process else [row[name] for row in rows]
+        for name, process in zip(columns, processors, strict=True)
+    ]
+    connection.exec_driver_sql(sql, list(zip(*cells, strict=True)))
 
 
 def _same_name(left: str, right: str) -> bool:
@@ -256,12 +278,8 @@ class _Importer:
                                 "external_id": record["external_id"], **changes})
         now = utcnow()
         if inserts:
-            rows = [{**fields, "created_at": now, "updated_at": now} for _, fields in inserts]
-            result = connection.execute(
-                insert(EMPLOYEES).returning(EMPLOYEES.c.id, sort_by_parameter_order=True), rows
-            )
-            for (key, _), new_id in zip(inserts, result.scalars(), strict=True):
-                ids[key] = new_id
+            _bulk_insert(connection, EMPLOYEES, [{**fields, "created_at": now, "updated_at": now} for _, fields in inserts])
+            ids.update(self._new_employee_ids(connection, [fields for _, fields in inserts]))
             self.summary.employees_added += len(inserts)
         if updates:
             columns = {name: bindparam(name) for name in (*EMPLOYEE_FIELDS, "external_id")}
@@ -275,6 +293,29 @@ class _Importer:
             if row.employee.key in clashes:
                 self.reject(row.line, clashes[row.employee.key], cells)
         return ids
+
+    @staticmethod
+    def _new_employee_ids(connection: Connection, inserted: list[dict]) -> dict[str, int]:
+        """Ids of just-inserted employees, found again by their keys.
+
+        One multi-row INSERT and one SELECT beat INSERT ... RETURNING, which SQLite can only keep
+        in parameter order one row at a time.
+        """
+        external_ids = [fields["external_id"] for fields in inserted if fields["external_id"]]
+        phones = [fields["phone"] for fields in inserted if not fields["external_id"]]
+        found = connection.execute(
+            select(EMPLOYEES.c.id, EMPLOYEES.c.external_id, EMPLOYEES.c.phone, EMPLOYEES.c.name).where(
+                or_(EMPLOYEES.c.external_id.in_(external_ids),
+                    EMPLOYEES.c.external_id.is_(None) & EMPLOYEES.c.phone.in_(phones))
+            )
+        )  # fmt: skip
+        by_id: dict[str, int] = {}
+        for employee_id, external_id, phone, name in found:
+            if external_id:
+                by_id[f"id:{external_id}"] = employee_id
+            else:
+                by_id.setdefault(f"phone:{phone}", employee_id)
+        return by_id
 
     def _upsert_enrolments(self, connection, batch, employee_ids: dict[str, int], course_ids: dict[str, int]) -> None:
         ids = sorted(set(employee_ids.values()))
@@ -294,7 +335,7 @@ class _Importer:
                 self.reject(row.line, f"the same employee and course as line {placed[pair]}", cells)
                 continue
             placed[pair] = row.line
-            values = asdict(row.enrolment)
+            values = {name: getattr(row.enrolment, name) for name in ENROLMENT_FIELDS}
             record = existing.get(pair)
             if record is None:
                 inserts.append({**values, "employee_id": pair[0], "course_id": pair[1], "updated_at": now})
@@ -303,7 +344,7 @@ class _Importer:
             else:
                 self.summary.unchanged += 1
         if inserts:
-            connection.execute(insert(ENROLMENTS), inserts)
+            _bulk_insert(connection, ENROLMENTS, inserts)
             self.summary.inserted += len(inserts)
         if updates:
             columns = {name: bindparam(name) for name in ENROLMENT_FIELDS}

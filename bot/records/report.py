@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from bot.models import EnrolmentStatus
 from bot.phones import PhoneError, to_e164
@@ -26,15 +26,15 @@ _STATUSES = {
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y")
-_SPACES = re.compile(r"\s+")
 
 
 class RowError(ValueError):
     """Why a report row cannot be imported, in words a nodal officer understands."""
 
 
-@dataclass(frozen=True)
-class EmployeeValues:
+# NamedTuples rather than frozen dataclasses: a report has a million rows, and these are built for
+# each one (a frozen dataclass sets every field through object.__setattr__).
+class EmployeeValues(NamedTuple):
     name: str
     phone: str
     email: str | None
@@ -52,8 +52,7 @@ class EmployeeValues:
         return f"id:{self.external_id}" if self.external_id else f"phone:{self.phone}"
 
 
-@dataclass(frozen=True)
-class EnrolmentValues:
+class EnrolmentValues(NamedTuple):
     status: str
     progress: int
     mandatory: bool
@@ -65,8 +64,7 @@ class EnrolmentValues:
     certificate_id: str | None
 
 
-@dataclass(frozen=True)
-class ReportRow:
+class ReportRow(NamedTuple):
     line: int
     employee: EmployeeValues
     course_key: str
@@ -86,25 +84,24 @@ def header_map(header: list[str]) -> dict[str, int]:
     return positions
 
 
-def _text(cells: list[str], columns: dict[str, int], name: str) -> str | None:
-    position = columns.get(name)
-    if position is None or position >= len(cells):
-        return None
-    value = _SPACES.sub(" ", cells[position]).strip()
-    return value or None
-
-
 def parse_date(value: str | None, column: str) -> date | None:
     """`2026-11-24`, `24-11-2026` or `24/11/2026` (a time after the date is ignored)."""
     if not value:
         return None
-    day = value.split(" ")[0].split("T")[0]
+    day = _parse_day(value.split(" ")[0].split("T")[0])
+    if day is None:
+        raise RowError(f"{column}: '{value}' is not a date (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)")
+    return day
+
+
+@lru_cache(maxsize=8192)  # a report repeats the same few hundred dates a million times
+def _parse_day(text: str) -> date | None:
     for pattern in _DATE_FORMATS:
         try:
-            return datetime.strptime(day, pattern).date()
+            return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise RowError(f"{column}: '{value}' is not a date (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)")
+    return None
 
 
 def parse_status(value: str | None) -> str:
@@ -137,7 +134,9 @@ def parse_progress(value: str | None, status: str) -> int:
 
 def parse_row(line: int, cells: list[str], columns: dict[str, int]) -> ReportRow:
     """One report line as clean values; RowError says what is wrong with it."""
-    get = lambda name: _text(cells, columns, name)  # noqa: E731 (a local shorthand)
+    width = len(cells)
+    values = {name: cells[position].strip() or None for name, position in columns.items() if position < width}
+    get = values.get
     name, raw_phone, course_name = get("Full_Name"), get("Phone_Number"), get("Content_Name")
     for column, value in (("Full_Name", name), ("Phone_Number", raw_phone), ("Content_Name", course_name)):
         if not value:
@@ -148,9 +147,10 @@ def parse_row(line: int, cells: list[str], columns: dict[str, int]) -> ReportRow
         raise RowError(f"Phone_Number: {error}") from None
     status = parse_status(get("Status"))
     employee = EmployeeValues(
-        name=name, phone=phone, email=(get("Email") or "").lower() or None, external_id=get("External_System_Id"),
-        ministry=get("Ministry"), department=get("Department"), organisation=get("Organization"),
-        designation=get("Designation"), group=get("Group"), district=get("District"),
+        name=" ".join(name.split()), phone=phone, email=(get("Email") or "").lower() or None,
+        external_id=get("External_System_Id"), ministry=get("Ministry"), department=get("Department"),
+        organisation=get("Organization"), designation=get("Designation"), group=get("Group"),
+        district=get("District"),
     )  # fmt: skip
     enrolment = EnrolmentValues(
         status=status,
@@ -164,5 +164,6 @@ def parse_row(line: int, cells: list[str], columns: dict[str, int]) -> ReportRow
         certificate_id=get("Certificate_ID"),
     )
     content_id = get("Content_Id")
+    course_name = " ".join(course_name.split())
     course_key = f"id:{content_id}" if content_id else f"name:{course_name.casefold()}"
     return ReportRow(line, employee, course_key, course_name, content_id, enrolment)
