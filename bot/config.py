@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     default_language: str = Field(default="hi", pattern="^(en|hi)$")
     timezone: str = "Asia/Kolkata"
     ticket_prefix: str = "HD-"
+    # Hours the helpdesk promises to answer in, by FAQ topic or its area ("certificate"), else the default.
+    ticket_sla_hours: int = Field(default=24, ge=1)
+    ticket_sla_hours_by_category: dict[str, int] = Field(default_factory=dict)
 
     # What the bot adds to answers marked `state_contact` (a state's own helpdesk, nodal officers).
     state_helpdesk_en: str = ""
@@ -41,6 +44,11 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
 
     reminder_send_window: str = "09:00-19:00"
+
+    # The staff web console: the key that signs session cookies (set it, or sessions end on restart
+    # and differ between workers), and how long a login lasts.
+    staff_session_secret: str | None = None
+    staff_session_hours: int = Field(default=8, ge=1)
 
     log_level: str = "INFO"
 

@@ -6,6 +6,14 @@ from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the user sent, kept as the channel's own reference (Telegram file id, Twilio media URL)."""
+
+    kind: str  # photo, document, voice, sticker, ...
+    ref: str
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One message from a user, whatever the channel."""
 
@@ -14,6 +22,7 @@ class Incoming:
     text: str = ""
     choice: str | None = None  # the key of a quick-reply option the user tapped
     verified_phone: str | None = None  # E.164, only when the channel itself vouches for it
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

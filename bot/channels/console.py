@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
@@ -10,6 +11,7 @@ from bot.messages import Incoming, Reply
 
 CHANNEL = "console"
 GUEST = "guest"
+POLL_SECONDS = 2.0  # how soon a staff reply shows up in a running chat
 
 
 def render(reply: Reply) -> str:
@@ -33,6 +35,10 @@ class ConsoleChat:
         """Fix the reply language, as if the user had picked it from the menu."""
         self.engine.handle(Incoming(channel=CHANNEL, user_key=self.user_key, choice=f"lang:{lang}"))
 
+    def queued(self) -> list[Reply]:
+        """Messages waiting for this user: staff replies, rating requests."""
+        return self.engine.deliver_pending(channel=CHANNEL, user_key=self.user_key)
+
     def send(self, text: str) -> list[Reply]:
         """The bot's replies to one line the user typed."""
         incoming = Incoming(channel=CHANNEL, user_key=self.user_key, text=text, verified_phone=self.phone)
@@ -40,6 +46,7 @@ class ConsoleChat:
 
     def run_script(self, lines: Iterable[str], out: TextIO) -> None:
         """Non-interactive: each input line is one message, replies printed after it."""
+        self._print(self.queued(), out)
         for line in lines:
             line = line.rstrip("\n")
             if not line.strip():
@@ -47,19 +54,39 @@ class ConsoleChat:
             print(f"> {line}", file=out)
             self._print(self.send(line), out)
 
-    def run_interactive(self, read: Callable[[str], str], out: TextIO) -> None:
-        """Interactive: prompt, answer, until end of input or 'quit'."""
+    def run_interactive(self, read: Callable[[str], str], out: TextIO, *, poll_seconds: float = POLL_SECONDS) -> None:
+        """Interactive: prompt, answer, until end of input or 'quit'; staff replies appear as they come."""
         print("iGOT Karmayogi helpdesk — type your question (quit: Ctrl-D or 'quit')", file=out)
-        while True:
-            try:
-                line = read("> ")
-            except (EOFError, KeyboardInterrupt):
-                print(file=out)
-                return
-            if line.strip().lower() in ("quit", "exit"):
-                return
-            if line.strip():
-                self._print(self.send(line), out)
+        self._print(self.queued(), out)
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def watch() -> None:
+            while not stop.wait(poll_seconds):
+                with lock:
+                    replies = self.queued()
+                    if replies:
+                        print(file=out)
+                        self._print(replies, out)
+                        print("> ", end="", file=out, flush=True)
+
+        watcher = threading.Thread(target=watch, name="console-outbox", daemon=True)
+        watcher.start()
+        try:
+            while True:
+                try:
+                    line = read("> ")
+                except (EOFError, KeyboardInterrupt):
+                    print(file=out)
+                    return
+                if line.strip().lower() in ("quit", "exit"):
+                    return
+                if line.strip():
+                    with lock:
+                        self._print(self.send(line), out)
+        finally:
+            stop.set()
+            watcher.join()
 
     @staticmethod
     def _print(replies: list[Reply], out: TextIO) -> None:

@@ -6,22 +6,24 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DatabaseEngine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.brain import Brain
 from bot.config import Settings
 from bot.conversations import get_or_create_conversation
 from bot.db import session_scope
 from bot.dialogue.status import StatusReplies
+from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
 from bot.messages import Incoming, Option, Reply
-from bot.models import Conversation, utcnow
+from bot.models import Conversation, OutboxMessage, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.records.status import Match, StatusView, find_employee, status_view
+from bot.tickets import service as tickets
 from bot.understanding.language import EN
 from bot.understanding.normalise import normalise
 
@@ -29,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000  # what is kept of a message; understanding reads only its beginning
 SHORT_ANSWER_WORDS = 3  # "yes", "haan ji", "no not really": longer texts are new questions
+UNCLEAR_BEFORE_TICKET = 2  # messages in a row the bot did not understand before a person takes over
+RECENT_KEPT = 10
+RECENT_CHARS = 500
 NOT_OFFERED = ("greet", "thanks")  # never worth a "did you mean" button
 
 
@@ -58,6 +63,7 @@ class Engine:
         self.settings = settings
         self.today = today or (lambda: datetime.now(ZoneInfo(settings.timezone)).date())
         self.status_replies = StatusReplies(brain.texts)
+        self.ticket_replies = TicketReplies(brain.texts)
         self._intents: dict[str, Callable[[Turn], list[Reply]]] = {
             "greet": self._greet,
             "thanks": self._thanks,
@@ -85,6 +91,7 @@ class Engine:
                 turn = Turn(session=session, conversation=conversation, lang=lang)
                 replies = self._respond(turn, incoming)
                 conversation.pending = _pending_for(replies)
+                _remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
                 return replies
         except Exception:
@@ -101,10 +108,19 @@ class Engine:
             except PhoneError:
                 logger.warning("channel %s vouched for an unusable phone number", incoming.channel)
         turn.text = clean_text(incoming.text)
+        conversation.last_inbound_at = utcnow()
+        _remember(conversation, "user", turn.text or " ".join(f"[{item.kind}]" for item in incoming.attachments))
         choice = incoming.choice or self._choice_from_text(conversation, turn.text)
         if choice:
             return self._on_choice(turn, choice)
+        ticket = self._active_ticket(turn)
         normalised = normalise(turn.text)
+        if incoming.attachments and (ticket or not normalised):
+            if ticket is None:
+                return [self.ticket_replies.attachment_without_ticket(turn.lang)]
+            for attachment in incoming.attachments:
+                tickets.add_user_message(turn.session, ticket=ticket, text=turn.text, attachment=attachment)
+            return [self.ticket_replies.added(turn.lang, ticket)]
         if not normalised:
             return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
 
@@ -115,6 +131,12 @@ class Engine:
             incoming.channel, mask(incoming.user_key), mask(turn.text), understanding.lang,
             understanding.match, understanding.score,
         )
+        if ticket is not None:
+            if understanding.match == "help":  # "menu": back to questions; the ticket stays open
+                conversation.active_ticket_id = None
+                return self._menu(turn)
+            tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
+            return [self.ticket_replies.added(turn.lang, ticket)]
         if understanding.lang is None:
             return [Reply(self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them."))]
         yes_no = (conversation.pending or {}).get("yes_no")
@@ -127,9 +149,54 @@ class Engine:
             return self._dispatch(turn, understanding.match)
         conversation.unclear_streak += 1
         offered = [label for label in understanding.alternatives if label not in NOT_OFFERED]
+        if conversation.unclear_streak >= UNCLEAR_BEFORE_TICKET:
+            guess = offered[0] if offered and offered[0] in self.brain.knowledge.faqs else None
+            return self._escalate(turn, reason="not_understood", category=guess)
         if offered:
             return [self._did_you_mean(offered, turn.lang)]
         return [self._not_understood(turn.lang)]
+
+    def _active_ticket(self, turn: Turn) -> Ticket | None:
+        """The open ticket that takes this user's messages, while they are in ticket mode."""
+        conversation = turn.conversation
+        if conversation.active_ticket_id is None:
+            return None
+        ticket = tickets.active_ticket(turn.session, conversation=conversation)
+        if ticket is None or ticket.id != conversation.active_ticket_id:
+            conversation.active_ticket_id = None  # resolved or closed meanwhile
+            return None
+        return ticket
+
+    def _escalate(self, turn: Turn, *, reason: str, category: str | None = None) -> list[Reply]:
+        """Open the user's ticket (or take them back to the one already open)."""
+        conversation = turn.conversation
+        existing = tickets.active_ticket(turn.session, conversation=conversation)
+        if existing is not None:
+            conversation.active_ticket_id = existing.id
+            return [self.ticket_replies.already_open(turn.lang, existing)]
+        category = category or conversation.last_topic or "general"
+        hours = tickets.sla_hours(
+            category, default=self.settings.ticket_sla_hours, by_category=self.settings.ticket_sla_hours_by_category
+        )
+        ticket = tickets.open_ticket(
+            turn.session,
+            conversation=conversation,
+            employee_id=self._employee_id(turn),
+            category=category,
+            reason=reason,
+            sla=timedelta(hours=hours),
+            prefix=self.settings.ticket_prefix,
+        )
+        conversation.active_ticket_id = ticket.id
+        conversation.unclear_streak = 0
+        return [self.ticket_replies.opened(turn.lang, ticket, hours, not_understood=reason == "not_understood")]
+
+    def _employee_id(self, turn: Turn) -> int | None:
+        phone = turn.conversation.verified_phone
+        if phone is None:
+            return None
+        match, employee = find_employee(turn.session, phone=phone)
+        return employee.id if match is Match.FOUND else None
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
         """Hindi for Hindi writers in either script, English for English writers, unless the user chose."""
@@ -167,10 +234,14 @@ class Engine:
             return self._dispatch(turn, value)
         if kind == "lang" and value in ("en", "hi"):
             return self._set_language(turn, value)
+        if choice in RATING_KEYS:
+            return self._rate(turn, int(value))
         if choice == "yes":
             return [Reply(self.t(turn.lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))]
         if choice == "no":
             return [self._offer_helpdesk(turn.lang)]
+        if choice == "escalate":
+            return self._escalate(turn, reason="not_helped")
         if choice == "none":
             return [self._not_understood(turn.lang)]
         return self._menu(turn)
@@ -255,9 +326,38 @@ class Engine:
     def _offer_helpdesk(self, lang: str) -> Reply:
         return Reply(
             self.t(lang, "Sorry that did not solve it. Would you like to ask a helpdesk person?"),
-            (Option("intent:human", self.t(lang, "Talk to a person")), Option("intent:help", self.t(lang, "Menu"))),
-            yes_no=("intent:human", "intent:help"),
+            (Option("escalate", self.t(lang, "Talk to a person")), Option("intent:help", self.t(lang, "Menu"))),
+            yes_no=("escalate", "intent:help"),
         )
+
+    def _rate(self, turn: Turn, stars: int) -> list[Reply]:
+        ticket_id = (turn.conversation.pending or {}).get("ticket")
+        ticket = turn.session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is None or ticket.conversation_id != turn.conversation.id or ticket.rating is not None:
+            return self._menu(turn)
+        tickets.rate(turn.session, ticket=ticket, rating=stars)
+        return [self.ticket_replies.rated(turn.lang)]
+
+    def deliver_pending(self, *, channel: str, user_key: str) -> list[Reply]:
+        """Messages queued for this user (staff replies, rating requests), rendered and marked delivered."""
+        with session_scope(self.db) as session:
+            conversation = get_or_create_conversation(session, channel=channel, user_key=user_key)
+            queued = session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.conversation_id == conversation.id, col(OutboxMessage.delivered_at).is_(None))
+                .order_by(col(OutboxMessage.id))
+                .with_for_update(skip_locked=True)
+            ).all()
+            lang = conversation.lang or self.settings.default_language
+            replies = []
+            for message in queued:
+                ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
+                replies.append(self.ticket_replies.notice(lang, message, ticket))
+                message.delivered_at = utcnow()
+                if message.kind == "rating_request" and ticket is not None:
+                    conversation.pending = {**_pending_for(replies[-1:]), "ticket": ticket.id}
+            _remember(conversation, "bot", *(reply.text for reply in replies))
+            return replies
 
     # Intents ---------------------------------------------------------------------------------
 
@@ -281,7 +381,7 @@ class Engine:
         return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
 
     def _human(self, turn: Turn) -> list[Reply]:
-        return [Reply(self.t(turn.lang, "Passing your question to a helpdesk person from this chat is coming soon. Until then, please write to mission.karmayogi@gov.in with your name, registered mobile number and the problem."))]
+        return self._escalate(turn, reason="asked")
 
     def _my_status(self, turn: Turn) -> list[Reply]:
         phone = turn.conversation.verified_phone
@@ -296,7 +396,8 @@ class Engine:
         return [self.status_replies.status(turn.lang, view)]
 
     def _ticket_status(self, turn: Turn) -> list[Reply]:
-        return [Reply(self.t(turn.lang, "Helpdesk requests from this chat are coming soon, so you have none yet. For help now, write to mission.karmayogi@gov.in."))]
+        own = tickets.tickets_of(turn.session, conversation=turn.conversation, employee_id=self._employee_id(turn))
+        return [self.ticket_replies.status_list(turn.lang, own)]
 
     def _language(self, turn: Turn) -> list[Reply]:
         terms = set(self.brain.matcher.terms(turn.text))
@@ -329,6 +430,13 @@ def clean_text(text: str) -> str:
     """The message without control characters, cut to a sane length."""
     kept = (char if unicodedata.category(char) != "Cc" else " " for char in text[:MAX_MESSAGE_CHARS])
     return "".join(kept).strip()
+
+
+def _remember(conversation: Conversation, author: str, *texts: str) -> None:
+    """Keep the last few messages both ways: a ticket carries them to the helpdesk."""
+    entries = [{"from": author, "text": text[:RECENT_CHARS]} for text in texts if text]
+    if entries:
+        conversation.recent = [*conversation.recent, *entries][-RECENT_KEPT:]
 
 
 def _pending_for(replies: list[Reply]) -> dict | None:

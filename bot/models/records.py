@@ -1,41 +1,14 @@
-"""Database tables."""
+"""Employees, courses and enrolments as the departments' iGOT reports describe them."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    """Timezone-aware now, the only clock the tables use."""
-    return datetime.now(UTC)
-
-
-class Conversation(SQLModel, table=True):
-    """One person on one channel, and what the bot remembers between their messages."""
-
-    __table_args__ = (UniqueConstraint("channel", "user_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=20)
-    user_key: str = Field(max_length=64, description="chat id or phone, as the channel names the user")
-    lang: str | None = Field(default=None, max_length=5, description="language replies are written in")
-    lang_chosen: bool = Field(default=False, description="the user picked the language explicitly")
-    pending: dict[str, Any] | None = Field(
-        default=None, sa_column=Column(JSON), description="the question the bot is waiting on"
-    )
-    last_topic: str | None = Field(default=None, max_length=64)
-    unclear_streak: int = Field(default=0, description="messages in a row the bot did not understand")
-    reminders_opted_out: bool = Field(default=False)
-    verified_phone: str | None = Field(
-        default=None, max_length=16, index=True, description="E.164, only as the channel vouched for it"
-    )
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+from bot.models.base import utcnow
 
 
 class EnrolmentStatus(StrEnum):

@@ -1,0 +1,83 @@
+"""Helpdesk tickets, their transcripts and audit trails, and the staff who work them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from bot.models.base import utcnow
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    WAITING_FOR_USER = "waiting_for_user"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.ASSIGNED, TicketStatus.WAITING_FOR_USER)
+
+
+class Staff(SQLModel, table=True):
+    """A helpdesk staff member who may work tickets."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60, unique=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    telegram_user_id: int | None = Field(default=None, unique=True)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Ticket(SQLModel, table=True):
+    """One user's problem handed to the helpdesk."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str | None = Field(default=None, max_length=20, unique=True, description="HD-000123")
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    employee_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
+    channel: str = Field(max_length=20)
+    lang: str = Field(max_length=5)
+    category: str = Field(max_length=64, description="the best FAQ topic guess, or 'general'")
+    priority: str = Field(default="normal", max_length=10)
+    status: str = Field(default=TicketStatus.OPEN.value, max_length=20, index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id")
+    reason: str = Field(max_length=30, description="how it opened: asked, not_helped, not_understood")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    sla_due_at: datetime
+    resolved_at: datetime | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+    overdue_flagged_at: datetime | None = Field(default=None, description="staff were told once")
+    staff_post_id: int | None = Field(default=None, description="its post in the Telegram staff group")
+
+
+class TicketMessage(SQLModel, table=True):
+    """One line of a ticket's transcript: user, bot, staff reply or internal note, maybe an attachment."""
+
+    __tablename__ = "ticket_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    author: str = Field(max_length=10, description="user, bot, staff or note")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    text: str = ""
+    attachment_kind: str | None = Field(default=None, max_length=20, description="photo, document, ...")
+    attachment_ref: str | None = Field(default=None, max_length=500, description="the channel's file id or URL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TicketEvent(SQLModel, table=True):
+    """The audit trail: who did what to a ticket, and when."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    actor: str = Field(max_length=60, description="a staff name, 'user' or 'system'")
+    action: str = Field(max_length=30)
+    detail: str = ""
+    created_at: datetime = Field(default_factory=utcnow)

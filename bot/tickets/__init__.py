@@ -1,0 +1,1 @@
+"""Escalation to helpdesk staff: tickets, staff actions, SLA and ratings."""
