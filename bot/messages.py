@@ -23,6 +23,7 @@ class Incoming:
     choice: str | None = None  # the key of a quick-reply option the user tapped
     verified_phone: str | None = None  # E.164, only when the channel itself vouches for it
     attachments: tuple[Attachment, ...] = ()
+    external_id: str | None = None  # the channel's own id (update_id, MessageSid): handled once only
 
 
 @dataclass(frozen=True)

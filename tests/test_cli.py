@@ -146,3 +146,37 @@ def test_import_refuses_a_report_without_its_required_columns(tmp_path):
     result = run(tmp_path, "import", "report", str(report))
     assert result.returncode == 2
     assert "missing required column(s) Content_Name, Status" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_ticket_from_chat_to_staff_reply_and_back(tmp_path):
+    assert run(tmp_path, "seed", "--employees", "60").returncode == 0
+    opened = run(tmp_path, "chat", "--phone", "+919876500002", stdin="kisi insaan se baat karao\n")
+    assert "HD-000001" in opened.stdout
+    queue = json.loads(run(tmp_path, "tickets", "list", "--json").stdout)
+    assert [(t["ref"], t["status"], t["channel"], t["lang"]) for t in queue] == [("HD-000001", "open", "console", "hi")]
+    assert set(queue[0]) >= {"ref", "status", "category", "lang", "channel", "created_at", "assignee", "sla_due"}
+
+    added = run(tmp_path, "staff", "add", "desk1", stdin="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    replied = run(tmp_path, "tickets", "reply", "HD-000001", "Certificate ab ban gaya hai.", "--staff", "desk1")
+    assert replied.returncode == 0, replied.stderr
+    back = run(tmp_path, "chat", "--phone", "+919876500002", stdin="")
+    assert "HD-000001 पर हेल्पडेस्क का जवाब:\nCertificate ab ban gaya hai." in back.stdout
+
+    shown = run(tmp_path, "tickets", "show", "HD-000001").stdout
+    assert "+91******0002" in shown and "9876500002" not in shown.replace("+91******0002", "")
+    assert "desk1: claimed" in shown and "desk1: replied" in shown
+    assert run(tmp_path, "tickets", "resolve", "HD-000001", "--staff", "desk1").returncode == 0
+    rated = run(tmp_path, "chat", "--phone", "+919876500002", stdin="5\n").stdout
+    assert "5 - बेहतरीन" in rated and "रेटिंग देने के लिए धन्यवाद" in rated
+
+
+def test_staff_commands_explain_mistakes(tmp_path):
+    run(tmp_path, "seed", "--employees", "60")
+    unknown = run(tmp_path, "tickets", "claim", "HD-000009", "--staff", "desk1")
+    assert unknown.returncode == 2 and "no active staff member 'desk1'" in unknown.stderr
+    run(tmp_path, "staff", "add", "desk1", stdin="correct horse battery\n")
+    missing = run(tmp_path, "tickets", "claim", "HD-000009", "--staff", "desk1")
+    assert missing.returncode == 2 and "no ticket HD-000009" in missing.stderr
+    short = run(tmp_path, "staff", "add", "desk2", stdin="short\n")
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr

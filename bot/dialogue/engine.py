@@ -22,6 +22,7 @@ from bot.logs import mask
 from bot.messages import Incoming, Option, Reply
 from bot.models import Conversation, OutboxMessage, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
+from bot.receipts import first_delivery
 from bot.records.status import Match, StatusView, find_employee, status_view
 from bot.tickets import service as tickets
 from bot.understanding.language import EN
@@ -80,10 +81,19 @@ class Engine:
         return self.brain.texts.t(lang, message, **values)
 
     def handle(self, incoming: Incoming) -> list[Reply]:
-        """The bot's replies to one message; never raises, a failure becomes a polite apology."""
+        """The bot's replies to one message; never raises, a failure becomes a polite apology.
+
+        A message the channel already delivered once (same `external_id`) gets no reply at all: its
+        receipt is written in the same transaction as everything the message changed.
+        """
         lang = self.settings.default_language
         try:
             with session_scope(self.db) as session:
+                if incoming.external_id and not first_delivery(
+                    session, channel=incoming.channel, external_id=incoming.external_id
+                ):
+                    logger.info("duplicate delivery channel=%s id=%s ignored", incoming.channel, incoming.external_id)
+                    return []
                 conversation = get_or_create_conversation(
                     session, channel=incoming.channel, user_key=incoming.user_key
                 )
@@ -136,6 +146,10 @@ class Engine:
                 conversation.active_ticket_id = None
                 return self._menu(turn)
             tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
+            if ticket.category == "general" and understanding.candidates:
+                best, score = understanding.candidates[0]
+                if best in self.brain.knowledge.faqs and score >= self.brain.matcher.calibration.floor:
+                    ticket.category = best  # the first words that say what it is about
             return [self.ticket_replies.added(turn.lang, ticket)]
         if understanding.lang is None:
             return [Reply(self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them."))]

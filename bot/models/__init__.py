@@ -1,11 +1,11 @@
 """Database tables."""
 
 from bot.models.base import utcnow
-from bot.models.conversations import Conversation, OutboxMessage
+from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.tickets import ACTIVE_STATUSES, Staff, Ticket, TicketEvent, TicketMessage, TicketStatus
 
 __all__ = [
-    "ACTIVE_STATUSES", "Conversation", "Course", "Employee", "Enrolment", "EnrolmentStatus", "OutboxMessage",
+    "ACTIVE_STATUSES", "Conversation", "InboundReceipt", "Course", "Employee", "Enrolment", "EnrolmentStatus", "OutboxMessage",
     "Staff", "Ticket", "TicketEvent", "TicketMessage", "TicketStatus", "utcnow",
 ]  # fmt: skip

@@ -53,4 +53,21 @@ class OutboxMessage(SQLModel, table=True):
     options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     created_at: datetime = Field(default_factory=utcnow)
-    delivered_at: datetime | None = Field(default=None, index=True)
+    delivered_at: datetime | None = Field(default=None, index=True, description="handed to the channel")
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=300)
+    failed_at: datetime | None = Field(default=None, description="given up: a permanent error")
+    provider_message_id: str | None = Field(default=None, max_length=64, index=True, description="Twilio SID, ...")
+    delivery_status: str | None = Field(default=None, max_length=20, description="sent, delivered, read (callbacks)")
+
+
+class InboundReceipt(SQLModel, table=True):
+    """Proof that a channel's message was handled: a retried delivery finds its receipt and is ignored."""
+
+    __tablename__ = "inbound_receipt"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=64, description="Telegram update_id, Twilio MessageSid")
+    received_at: datetime = Field(default_factory=utcnow)

@@ -34,7 +34,7 @@ DIALOGUES = {
     "english certificate, not helped, asks for a person": [
         ("how do I download my certificate", "View Certificate"),
         ("no", "Would you like to ask a helpdesk person?"),
-        ("yes", "mission.karmayogi@gov.in"),
+        ("yes", "Your reference is HD-000001"),
     ],
     "devanagari password, picked by number": [
         ("पासवर्ड भूल गया", "Forgot password"),
@@ -69,6 +69,7 @@ DIALOGUES = {
     ],
     "out of scope gets the menu, not a guess": [
         ("what is the price of petrol", "Sorry, I did not understand that."),
+        ("reset password", "Forgot password"),
         ("gas cylinder booking kaise kare", "माफ़ कीजिए, मैं आपकी बात समझ नहीं पाया"),
     ],
 }

@@ -1,8 +1,8 @@
-"""tickets, staff and outbox
+"""tickets, staff, outbox and inbound receipts
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 05:19:03.980236
+Create Date: 2026-11-24 05:22:34.728563
 """
 
 from alembic import op
@@ -17,6 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('inbound_receipt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'external_id')
+    )
     op.create_table('staff',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
@@ -67,6 +75,11 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('delivered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('delivery_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversation.id'], ),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -74,6 +87,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_message_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_delivered_at'), ['delivered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_provider_message_id'), ['provider_message_id'], unique=False)
 
     op.create_table('ticket_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -126,6 +140,7 @@ def downgrade() -> None:
 
     op.drop_table('ticket_event')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_message_provider_message_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_delivered_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_conversation_id'))
 
@@ -137,3 +152,4 @@ def downgrade() -> None:
 
     op.drop_table('ticket')
     op.drop_table('staff')
+    op.drop_table('inbound_receipt')
