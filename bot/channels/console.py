@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.dialogue import Engine
+from bot.dialogue.delivery import deliver_now
 from bot.messages import Incoming, Reply
 
 CHANNEL = "console"
@@ -37,7 +38,7 @@ class ConsoleChat:
 
     def queued(self) -> list[Reply]:
         """Messages waiting for this user: staff replies, rating requests."""
-        return self.engine.deliver_pending(channel=CHANNEL, user_key=self.user_key)
+        return deliver_now(self.engine, channel=CHANNEL, user_key=self.user_key)
 
     def send(self, text: str) -> list[Reply]:
         """The bot's replies to one line the user typed."""

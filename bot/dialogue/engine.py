@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DatabaseEngine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.brain import Brain
 from bot.config import Settings
@@ -20,7 +20,7 @@ from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
 from bot.messages import Incoming, Option, Reply
-from bot.models import Conversation, OutboxMessage, Ticket, utcnow
+from bot.models import Conversation, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.receipts import first_delivery
 from bot.records.status import Match, StatusView, find_employee, status_view
@@ -100,8 +100,8 @@ class Engine:
                 lang = conversation.lang or lang
                 turn = Turn(session=session, conversation=conversation, lang=lang)
                 replies = self._respond(turn, incoming)
-                conversation.pending = _pending_for(replies)
-                _remember(conversation, "bot", *(reply.text for reply in replies))
+                conversation.pending = pending_for(replies)
+                remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
                 return replies
         except Exception:
@@ -119,7 +119,7 @@ class Engine:
                 logger.warning("channel %s vouched for an unusable phone number", incoming.channel)
         turn.text = clean_text(incoming.text)
         conversation.last_inbound_at = utcnow()
-        _remember(conversation, "user", turn.text or " ".join(f"[{item.kind}]" for item in incoming.attachments))
+        remember(conversation, "user", turn.text or " ".join(f"[{item.kind}]" for item in incoming.attachments))
         choice = incoming.choice or self._choice_from_text(conversation, turn.text)
         if choice:
             return self._on_choice(turn, choice)
@@ -352,27 +352,6 @@ class Engine:
         tickets.rate(turn.session, ticket=ticket, rating=stars)
         return [self.ticket_replies.rated(turn.lang)]
 
-    def deliver_pending(self, *, channel: str, user_key: str) -> list[Reply]:
-        """Messages queued for this user (staff replies, rating requests), rendered and marked delivered."""
-        with session_scope(self.db) as session:
-            conversation = get_or_create_conversation(session, channel=channel, user_key=user_key)
-            queued = session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.conversation_id == conversation.id, col(OutboxMessage.delivered_at).is_(None))
-                .order_by(col(OutboxMessage.id))
-                .with_for_update(skip_locked=True)
-            ).all()
-            lang = conversation.lang or self.settings.default_language
-            replies = []
-            for message in queued:
-                ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
-                replies.append(self.ticket_replies.notice(lang, message, ticket))
-                message.delivered_at = utcnow()
-                if message.kind == "rating_request" and ticket is not None:
-                    conversation.pending = {**_pending_for(replies[-1:]), "ticket": ticket.id}
-            _remember(conversation, "bot", *(reply.text for reply in replies))
-            return replies
-
     # Intents ---------------------------------------------------------------------------------
 
     def _greet(self, turn: Turn) -> list[Reply]:
@@ -446,14 +425,14 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def _remember(conversation: Conversation, author: str, *texts: str) -> None:
+def remember(conversation: Conversation, author: str, *texts: str) -> None:
     """Keep the last few messages both ways: a ticket carries them to the helpdesk."""
     entries = [{"from": author, "text": text[:RECENT_CHARS]} for text in texts if text]
     if entries:
         conversation.recent = [*conversation.recent, *entries][-RECENT_KEPT:]
 
 
-def _pending_for(replies: list[Reply]) -> dict | None:
+def pending_for(replies: list[Reply]) -> dict | None:
     """What the bot now waits for: the options of its last reply, picked by number or yes/no."""
     if not replies or not replies[-1].options:
         return None

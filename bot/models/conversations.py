@@ -54,6 +54,7 @@ class OutboxMessage(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = Field(default=None, index=True, description="handed to the channel")
+    claimed_at: datetime | None = Field(default=None, description="a sender took it; stale claims are retried")
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=300)
     failed_at: datetime | None = Field(default=None, description="given up: a permanent error")

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.dialogue import Engine
+from bot.dialogue.delivery import deliver_now
 from bot.messages import Attachment, Incoming
 from bot.models import Conversation, Employee, OutboxMessage, Ticket, TicketEvent, TicketMessage
 from bot.tickets import service
@@ -73,12 +74,12 @@ def test_the_whole_life_of_a_ticket(engine, db_engine, lang):
     desk1 = staff(db_engine)
     act(db_engine, service.claim, "HD-000001", desk1)
     act(db_engine, service.reply, "HD-000001", desk1, text="Your certificate is generated now.")
-    delivered = engine.deliver_pending(channel="console", user_key=PHONE)
+    delivered = deliver_now(engine, channel="console", user_key=PHONE)
     assert words["reply_frame"] in delivered[0].text
-    assert engine.deliver_pending(channel="console", user_key=PHONE) == []  # delivered once
+    assert deliver_now(engine, channel="console", user_key=PHONE) == []  # delivered once
 
     act(db_engine, service.resolve, "HD-000001", desk1)
-    rating = engine.deliver_pending(channel="console", user_key=PHONE)[0]
+    rating = deliver_now(engine, channel="console", user_key=PHONE)[0]
     assert words["rating"] in rating.text and rating.options[3].label == words["stars"]
     assert words["thanks"] in say(engine, "4")
 
