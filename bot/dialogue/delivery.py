@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select
 
+from bot import metrics
 from bot.db import session_scope
 from bot.dialogue.engine import Engine, pending_for, remember
 from bot.messages import Reply
@@ -81,6 +82,8 @@ def finish(
     with session_scope(engine.db) as session:
         message = session.get(OutboxMessage, outbox_id)
         if error is None:
+            conversation = session.get(Conversation, message.conversation_id)
+            metrics.MESSAGES_OUT.labels(conversation.channel, conversation.lang or "-").inc()
             message.delivered_at = utcnow()
             message.provider_message_id = provider_message_id
             message.delivery_status = message.delivery_status or "sent"

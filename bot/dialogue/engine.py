@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlmodel import Session
 
+from bot import metrics
 from bot.brain import Brain
 from bot.config import Settings
 from bot.conversations import get_or_create_conversation
@@ -46,6 +48,7 @@ class Turn:
     conversation: Conversation
     lang: str
     text: str = ""
+    outcome: str = "intent"  # for the metrics: answered, abstained, escalated, intent, ticket, invalid
 
 
 class Engine:
@@ -87,12 +90,15 @@ class Engine:
         receipt is written in the same transaction as everything the message changed.
         """
         lang = self.settings.default_language
+        started = time.perf_counter()
+        outcome = "error"
         try:
             with session_scope(self.db) as session:
                 if incoming.external_id and not first_delivery(
                     session, channel=incoming.channel, external_id=incoming.external_id
                 ):
                     logger.info("duplicate delivery channel=%s id=%s ignored", incoming.channel, incoming.external_id)
+                    outcome = "duplicate"
                     return []
                 conversation = get_or_create_conversation(
                     session, channel=incoming.channel, user_key=incoming.user_key
@@ -103,12 +109,19 @@ class Engine:
                 conversation.pending = pending_for(replies)
                 remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
+                lang, outcome = turn.lang, turn.outcome
+                metrics.MESSAGES_OUT.labels(incoming.channel, lang).inc(len(replies))
                 return replies
         except Exception:
             logger.exception(
                 "failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key)
             )
             return [Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))]
+        finally:
+            metrics.OUTCOMES.labels(incoming.channel, outcome).inc()
+            if outcome != "duplicate":
+                metrics.MESSAGES_IN.labels(incoming.channel, lang).inc()
+                metrics.HANDLE_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
 
     def _respond(self, turn: Turn, incoming: Incoming) -> list[Reply]:
         conversation = turn.conversation
@@ -132,6 +145,7 @@ class Engine:
                 tickets.add_user_message(turn.session, ticket=ticket, text=turn.text, attachment=attachment)
             return [self.ticket_replies.added(turn.lang, ticket)]
         if not normalised:
+            turn.outcome = "invalid"
             return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
 
         understanding = self.brain.matcher.understand(turn.text)
@@ -146,12 +160,14 @@ class Engine:
                 conversation.active_ticket_id = None
                 return self._menu(turn)
             tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
+            turn.outcome = "ticket"
             if ticket.category == "general" and understanding.candidates:
                 best, score = understanding.candidates[0]
                 if best in self.brain.knowledge.faqs and score >= self.brain.matcher.calibration.floor:
                     ticket.category = best  # the first words that say what it is about
             return [self.ticket_replies.added(turn.lang, ticket)]
         if understanding.lang is None:
+            turn.outcome = "invalid"
             return [Reply(self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them."))]
         yes_no = (conversation.pending or {}).get("yes_no")
         if yes_no:
@@ -162,6 +178,7 @@ class Engine:
             conversation.unclear_streak = 0
             return self._dispatch(turn, understanding.match)
         conversation.unclear_streak += 1
+        turn.outcome = "abstained"
         offered = [label for label in understanding.alternatives if label not in NOT_OFFERED]
         if conversation.unclear_streak >= UNCLEAR_BEFORE_TICKET:
             guess = offered[0] if offered and offered[0] in self.brain.knowledge.faqs else None
@@ -203,6 +220,7 @@ class Engine:
         )
         conversation.active_ticket_id = ticket.id
         conversation.unclear_streak = 0
+        turn.outcome = "escalated"
         return [self.ticket_replies.opened(turn.lang, ticket, hours, not_understood=reason == "not_understood")]
 
     def _employee_id(self, turn: Turn) -> int | None:
@@ -272,6 +290,7 @@ class Engine:
         lang = turn.lang
         entry = self.brain.knowledge.faqs[topic_id]
         turn.conversation.last_topic = topic_id
+        turn.outcome = "answered"
         parts = [entry.answer[lang]]
         state_contact = self.settings.state_helpdesk_hi if lang == "hi" else self.settings.state_helpdesk_en
         if entry.state_contact and state_contact:
