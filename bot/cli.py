@@ -326,7 +326,7 @@ def bench_nlu(
     rounds: Annotated[int, typer.Option(min=1, help="passes over the example set")] = 3,
 ) -> None:
     """Per-message understanding latency against a bare rapidfuzz extractOne."""
-    from bot.bench import bench_nlu as run
+    from bot.bench.nlu import bench_nlu as run
 
     _, brain = _startup(log_level="WARNING")
     typer.echo(run(brain, rounds=rounds))
@@ -339,7 +339,7 @@ def bench_import(
     workdir: Annotated[Path, typer.Option(file_okay=False, help="where the report and database go")] = Path("bench-data"),
 ) -> None:
     """Import a generated state-sized report into SQLite: rows/s and peak memory beside the ceiling."""
-    from bot.bench import bench_import as run
+    from bot.bench.records import bench_import as run
 
     workdir.mkdir(parents=True, exist_ok=True)
     typer.echo(run(rows=rows, employees=employees, workdir=workdir))
@@ -351,7 +351,7 @@ def bench_status(
     samples: Annotated[int, typer.Option(min=10)] = 2000,
 ) -> None:
     """Own-status latency (p50, p99) on a loaded database beside a bare indexed SELECT."""
-    from bot.bench import bench_status as run
+    from bot.bench.records import bench_status as run
 
     _, brain = _startup(log_level="WARNING")
     typer.echo(run(database=database, brain=brain, samples=samples))

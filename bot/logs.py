@@ -8,13 +8,19 @@ import re
 from bot.phones import mask_phone
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"(\+?\d[\d -]{5,}\d)")
+_PHONE = re.compile(r"(\+?\d[\d -]{8,}\d)")
+MIN_PHONE_DIGITS = 10  # shorter digit runs are dates, amounts or ids, not phone numbers
 
 
 def mask_pii(text: str) -> str:
     """The text with email addresses and phone-like digit runs masked."""
     text = _EMAIL.sub(lambda match: f"{match.group(1)}***@{match.group(2)}", text)
-    return _PHONE.sub(lambda match: mask_phone(match.group(1)), text)
+    return _PHONE.sub(_mask_phone_like, text)
+
+
+def _mask_phone_like(match: re.Match) -> str:
+    digits = sum(char.isdigit() for char in match.group(1))
+    return mask_phone(match.group(1)) if digits >= MIN_PHONE_DIGITS else match.group(1)
 
 
 def mask(value: str) -> str:

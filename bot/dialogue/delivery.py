@@ -33,6 +33,7 @@ class Outgoing:
     kind: str
     reply: Reply
     last_inbound_at: datetime | None  # WhatsApp may send free text only within 24 hours of this
+    ticket_ref: str | None = None
 
 
 def claim(engine: Engine, *, channel: str, user_key: str | None = None, limit: int = 50) -> list[Outgoing]:
@@ -58,14 +59,19 @@ def claim(engine: Engine, *, channel: str, user_key: str | None = None, limit: i
         for message, conversation in session.exec(query).all():
             lang = conversation.lang or engine.settings.default_language
             ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
-            reply = engine.ticket_replies.notice(lang, message, ticket)
             message.claimed_at = now
             message.attempts += 1
-            if reply.options:
-                conversation.pending = {**pending_for([reply]), "ticket": message.ticket_id}
-            remember(conversation, "bot", reply.text)
             claimed.append(
-                Outgoing(message.id, channel, conversation.user_key, lang, message.kind, reply, conversation.last_inbound_at)
+                Outgoing(
+                    outbox_id=message.id,
+                    channel=channel,
+                    user_key=conversation.user_key,
+                    lang=lang,
+                    kind=message.kind,
+                    reply=engine.ticket_replies.notice(lang, message, ticket),
+                    last_inbound_at=conversation.last_inbound_at,
+                    ticket_ref=ticket.ref if ticket else None,
+                )
             )
         return claimed
 
@@ -83,10 +89,17 @@ def finish(
         message = session.get(OutboxMessage, outbox_id)
         if error is None:
             conversation = session.get(Conversation, message.conversation_id)
-            metrics.MESSAGES_OUT.labels(conversation.channel, conversation.lang or "-").inc()
+            lang = conversation.lang or engine.settings.default_language
+            metrics.MESSAGES_OUT.labels(conversation.channel, lang).inc()
             message.delivered_at = utcnow()
             message.provider_message_id = provider_message_id
             message.delivery_status = message.delivery_status or "sent"
+            # Only now has the user seen it: its options can be answered with a digit.
+            ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
+            reply = engine.ticket_replies.notice(lang, message, ticket)
+            if reply.options:
+                conversation.pending = {**pending_for([reply]), "ticket": message.ticket_id}
+            remember(conversation, "bot", reply.text)
             return
         message.last_error = error[:300]
         if permanent or message.attempts >= MAX_ATTEMPTS:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.models import Conversation, Employee, Staff, Ticket, utcnow
+from bot.logs import mask_pii
 from bot.phones import mask_email, mask_phone
 from bot.tickets.service import audit_trail, is_overdue, transcript
 
@@ -61,7 +62,7 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
                 "at": _stamp(line.created_at),
                 "author": staff_names.get(line.staff_id, line.author) if line.author in ("staff", "note") else line.author,
                 "kind": line.author,
-                "text": line.text,
+                "text": mask_pii(line.text) if line.author != "bot" else line.text,
                 "attachment_kind": line.attachment_kind,
                 "attachment_ref": line.attachment_ref,
             }

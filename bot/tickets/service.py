@@ -21,6 +21,7 @@ from bot.models import (
 )
 
 RECENT_MESSAGES = 10  # how much of the conversation before escalation a ticket carries
+MAX_REPLY_CHARS = 3000  # a phone screen's worth; longer answers belong in a document
 
 
 class TicketError(ValueError):
@@ -124,6 +125,8 @@ def reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     text = text.strip()
     if not text:
         raise TicketError("the reply is empty")
+    if len(text) > MAX_REPLY_CHARS:
+        raise TicketError(f"the reply has {len(text)} characters; keep it under {MAX_REPLY_CHARS}")
     ticket = _workable(session, ref)
     if ticket.assignee_id is None:
         ticket = claim(session, ref=ref, staff=staff)
@@ -141,6 +144,7 @@ def add_note(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
         raise TicketError("the note is empty")
     ticket = get_ticket(session, ref=ref)
     session.add(TicketMessage(ticket_id=ticket.id, author="note", staff_id=staff.id, text=text.strip()))
+    ticket.updated_at = utcnow()
     _audit(session, ticket, staff.name, "noted")
     return ticket
 
@@ -148,6 +152,8 @@ def add_note(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
 def resolve(session: Session, *, ref: str, staff: Staff) -> Ticket:
     """Mark solved, release the user from ticket mode and ask them for a rating."""
     ticket = _workable(session, ref)
+    if ticket.assignee_id is None:
+        ticket = claim(session, ref=ref, staff=staff)  # whoever resolves it answers for it
     now = utcnow()
     ticket.status = TicketStatus.RESOLVED
     ticket.resolved_at = ticket.updated_at = now

@@ -180,7 +180,9 @@ def staff_console(*, settings: Settings, db: Engine, https_only: bool = False) -
             secret_key=session_secret(settings),
             session_cookie=SESSION_COOKIE,
             max_age=session_seconds,
-            path=STAFF_PREFIX,
+            # "/" rather than the mount path: behind a proxy that adds a prefix, a narrower path would
+            # never match and every login would bounce (cookie paths are no security boundary anyway).
+            path="/",
             same_site="strict",
             https_only=https_only,
         ),
@@ -206,7 +208,9 @@ def session_secret(settings: Settings) -> str:
 
 def console_templates(zone: ZoneInfo) -> Jinja2Templates:
     """The Jinja2 templates, autoescaped, with the console's filters."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     env.filters["when"] = partial(local_time, zone=zone)
     env.filters["masked"] = mask_pii
     env.filters["words"] = lambda value: str(value).replace("_", " ")
@@ -426,12 +430,11 @@ def load_queue(db: Engine, filters: QueueFilters) -> tuple[list[dict[str, Any]],
 @staff_page
 async def ticket_page(request: Request, staff: Staff) -> Response:
     """One ticket: who, what, the transcript, the audit trail and the staff forms."""
-    return await render_ticket(request, staff, request.path_params["ref"])
+    return await render_ticket(request, request.path_params["ref"])
 
 
 async def render_ticket(
     request: Request,
-    staff: Staff,
     ref: str,
     *,
     error: str | None = None,
@@ -442,7 +445,7 @@ async def render_ticket(
     page = await run_in_threadpool(load_ticket, request.app.state.db, ref)
     if page is None:
         return PlainTextResponse(f"No ticket {ref}.", status_code=404)
-    context = {**page, "me": staff, "error": error, "drafts": drafts or {}}
+    context = {**page, "error": error, "drafts": drafts or {}}
     return render(request, "ticket.html", context, status_code=status_code)
 
 
@@ -484,7 +487,7 @@ async def act(request: Request, staff: Staff, form: FormData) -> Response:
         done_ref = await run_in_threadpool(perform, request.app.state.db, action.run, ref, staff.id, values)
     except service.TicketError as error:
         drafts = {action.text_field: values["text"]} if action.text_field else {}
-        return await render_ticket(request, staff, ref, error=str(error), drafts=drafts, status_code=422)
+        return await render_ticket(request, ref, error=str(error), drafts=drafts, status_code=422)
     flash(request, action.done.format(ref=done_ref))
     return redirect(path_for(request, "ticket", ref=done_ref))
 

@@ -1,4 +1,4 @@
-"""Benchmarks: figures printed beside the ceiling the stack itself sets."""
+"""Report import and own-status benchmarks on a state-sized generated report."""
 
 from __future__ import annotations
 
@@ -8,67 +8,22 @@ import os
 import random
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from rapidfuzz import process
 from sqlmodel import Session
 
+from bot.bench.common import percentiles, time_each
 from bot.brain import Brain
 from bot.config import get_settings
 from bot.db import create_db_engine
 from bot.dialogue import Engine
 from bot.dialogue.status import StatusReplies
-from bot.knowledge import WRITING_FORMS
 from bot.messages import Incoming
 from bot.records.status import find_employee, status_view
-
-
-def _percentiles(samples_ns: list[int]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds."""
-    cuts = statistics.quantiles(samples_ns, n=100, method="inclusive")
-    return cuts[49] / 1e6, cuts[98] / 1e6
-
-
-def _time_each(function: Callable[[str], object], queries: list[str], rounds: int) -> list[int]:
-    for query in queries[:50]:
-        function(query)  # warm caches, as a running bot would have them
-    samples = []
-    for _ in range(rounds):
-        for query in queries:
-            start = time.perf_counter_ns()
-            function(query)
-            samples.append(time.perf_counter_ns() - start)
-    return samples
-
-
-def bench_nlu(brain: Brain, *, rounds: int = 3) -> str:
-    """Understanding latency per message over every example in the knowledge base."""
-    knowledge = brain.knowledge
-    examples = [
-        text
-        for entry in (*knowledge.faqs.values(), *knowledge.intents.values())
-        for form in WRITING_FORMS
-        for text in entry.examples[form]
-    ]
-    ours = _time_each(brain.matcher.understand, examples, rounds)
-    bare = _time_each(lambda query: process.extractOne(query, examples), examples, rounds)
-    ours_p50, ours_p99 = _percentiles(ours)
-    bare_p50, bare_p99 = _percentiles(bare)
-    return "\n".join(
-        [
-            f"messages: {len(examples)} x {rounds} rounds, against {len(examples)} example strings",
-            f"{'':28}{'p50 ms':>10}{'p99 ms':>10}",
-            f"{'helpdesk understand()':28}{ours_p50:>10.3f}{ours_p99:>10.3f}",
-            f"{'rapidfuzz extractOne (bare)':28}{bare_p50:>10.3f}{bare_p99:>10.3f}",
-            f"{'ratio (ours / bare)':28}{ours_p50 / bare_p50:>10.2f}{ours_p99 / bare_p99:>10.2f}",
-        ]
-    )
 
 
 def write_synthetic_report(path: Path, *, rows: int, employees: int, seed: int = 7) -> None:
@@ -172,6 +127,6 @@ def bench_status(*, database: Path, brain: Brain, samples: int = 2000) -> str:
     turn = lambda phone: dialogue.handle(Incoming("console", phone, "mera status", verified_phone=phone))  # noqa: E731
     lines = [f"status lookups: {len(phones)} random employees of {database.name}", f"{'':34}{'p50 ms':>10}{'p99 ms':>10}"]
     for label, function in (("lookup + Hindi reply", lookup), ("whole 'mera status' turn", turn), ("bare indexed SELECT (sqlite3)", bare)):
-        p50, p99 = _percentiles(_time_each(function, phones, 1))
+        p50, p99 = percentiles(time_each(function, phones, 1))
         lines.append(f"{label:34}{p50:>10.3f}{p99:>10.3f}")
     return "\n".join(lines)

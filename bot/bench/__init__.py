@@ -1,0 +1,1 @@
+"""Benchmarks (`helpdesk bench ...`): figures printed beside the ceiling the stack itself sets."""

@@ -1,0 +1,33 @@
+"""Understanding latency per message against a bare rapidfuzz extractOne."""
+
+from __future__ import annotations
+
+from rapidfuzz import process
+
+from bot.bench.common import percentiles, time_each
+from bot.brain import Brain
+from bot.knowledge import WRITING_FORMS
+
+
+def bench_nlu(brain: Brain, *, rounds: int = 3) -> str:
+    """Understanding latency per message over every example in the knowledge base."""
+    knowledge = brain.knowledge
+    examples = [
+        text
+        for entry in (*knowledge.faqs.values(), *knowledge.intents.values())
+        for form in WRITING_FORMS
+        for text in entry.examples[form]
+    ]
+    ours = time_each(brain.matcher.understand, examples, rounds)
+    bare = time_each(lambda query: process.extractOne(query, examples), examples, rounds)
+    ours_p50, ours_p99 = percentiles(ours)
+    bare_p50, bare_p99 = percentiles(bare)
+    return "\n".join(
+        [
+            f"messages: {len(examples)} x {rounds} rounds, against {len(examples)} example strings",
+            f"{'':28}{'p50 ms':>10}{'p99 ms':>10}",
+            f"{'helpdesk understand()':28}{ours_p50:>10.3f}{ours_p99:>10.3f}",
+            f"{'rapidfuzz extractOne (bare)':28}{bare_p50:>10.3f}{bare_p99:>10.3f}",
+            f"{'ratio (ours / bare)':28}{ours_p50 / bare_p50:>10.2f}{ours_p99 / bare_p99:>10.2f}",
+        ]
+    )

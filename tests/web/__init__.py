@@ -1,0 +1,1 @@
+"""Tests of the web server: health check and staff console."""
