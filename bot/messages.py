@@ -42,8 +42,8 @@ class Reply:
     options: tuple[Option, ...] = ()
     # For a yes/no question: the keys of the options that a typed "yes"/"haan" or "no"/"nahi" picks.
     yes_no: tuple[str, str] | None = None
-    # Ask the user to share their phone number through the channel (Telegram's contact button).
-    request_phone: bool = False
+    # Ask the user to share their phone number through the channel: the label of Telegram's contact button.
+    request_phone: str | None = None
 
 
 def split_reply(reply: Reply, limit: int) -> list[Reply]:

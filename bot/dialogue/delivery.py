@@ -114,3 +114,22 @@ def deliver_now(engine: Engine, *, channel: str, user_key: str) -> list[Reply]:
     for item in outgoing:
         finish(engine, item.outbox_id)
     return [item.reply for item in outgoing]
+
+
+def enqueue(engine: Engine, *, channel: str, user_key: str, replies: list[Reply]) -> None:
+    """Replies a channel could not send at once (network trouble, flood control), for the next round."""
+    with session_scope(engine.db) as session:
+        conversation = session.exec(
+            select(Conversation).where(Conversation.channel == channel, Conversation.user_key == user_key)
+        ).first()
+        if conversation is None:
+            return
+        for reply in replies:
+            session.add(
+                OutboxMessage(
+                    conversation_id=conversation.id,
+                    kind="bot_reply",
+                    text=reply.text,
+                    options=[{"key": option.key, "label": option.label} for option in reply.options],
+                )
+            )

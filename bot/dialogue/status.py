@@ -92,7 +92,7 @@ class StatusReplies:
     def share_phone(self, lang: str) -> Reply:
         return Reply(
             self.t(lang, "To show your own course status I need your mobile number, confirmed by the app you are writing from. Please share it with the button below. It must be the number in your iGOT profile."),
-            request_phone=True,
+            request_phone=self.t(lang, "Share my phone number"),
         )
 
     def unknown_phone(self, lang: str, phone: str) -> Reply:

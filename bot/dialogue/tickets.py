@@ -79,4 +79,5 @@ class TicketReplies:
         if message.kind == "staff_reply":
             text = self.t(lang, "Helpdesk reply to {ref}:", ref=ref) + f"\n{message.text}\n\n"
             return Reply(text + self.t(lang, "Reply here if you need more help, or type menu."))
-        return Reply(message.text)
+        options = tuple(Option(option["key"], option["label"]) for option in message.options)
+        return Reply(message.text, options)

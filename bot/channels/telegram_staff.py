@@ -1,0 +1,429 @@
+"""The helpdesk staff group on Telegram (`TELEGRAM_STAFF_CHAT_ID`).
+
+Each new ticket is posted once with its summary and a "Claim" button; a staff member answers the
+user by replying to that post; `/tickets`, `/claim REF`, `/resolve REF` work the queue; overdue
+tickets are announced once. Only registered staff (`helpdesk staff add NAME --telegram-id ID`) may
+act; anyone else in the group gets a short refusal. Staff see the user as `user_label` shows them
+(name and masked contacts), and phone numbers or emails inside the user's messages are masked too.
+
+Staff-facing texts are English, like the staff CLI. Every staff action runs in one transaction with
+the update's receipt, so a webhook retry never replies to a user twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update as sql_update
+from sqlalchemy.engine import Engine as DatabaseEngine
+from sqlmodel import Session, col, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.db import session_scope
+from bot.logs import mask_pii
+from bot.models import ACTIVE_STATUSES, Staff, Ticket, utcnow
+from bot.receipts import first_delivery
+from bot.tickets import service
+from bot.tickets.presenting import ticket_summary, user_label
+from bot.tickets.staff import staff_by_telegram_id
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CLAIM_PREFIX = "claim:"
+QUEUE_LINES = 30  # /tickets shows the oldest open tickets, this many
+RECENT_USER_MESSAGES = 5
+EXCERPT_CHARS = 300
+POST_LIMIT = 4096
+REASONS = {"asked": "asked for a person", "not_helped": "an answer did not help", "not_understood": "the bot did not understand"}
+LANGUAGES = {"en": "English", "hi": "Hindi"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a staff action came to: the text for the group, and what changed."""
+
+    text: str
+    ref: str | None = None
+    post_id: int | None = None
+    done: bool = False  # the action changed the ticket
+    refused: bool = False  # not registered staff
+    duplicate: bool = False  # a repeated update: say nothing
+
+
+class StaffDesk:
+    """The staff group: posts and flags tickets, and lets registered staff work them."""
+
+    def __init__(
+        self,
+        *,
+        application: Application,
+        db: DatabaseEngine,
+        chat_id: int,
+        prefix: str = "HD-",
+        timezone: str = "Asia/Kolkata",
+        now: Callable[[], datetime] = utcnow,
+    ):
+        self.application = application
+        self.db = db
+        self.chat_id = chat_id
+        self.prefix = prefix
+        self.zone = ZoneInfo(timezone)
+        self.now = now
+
+    def handlers(self) -> list[BaseHandler]:
+        """The group's handlers; messages anywhere else never reach them."""
+        group = filters.Chat(chat_id=self.chat_id) & filters.UpdateType.MESSAGE
+        return [
+            CommandHandler("tickets", self.on_tickets, filters=group),
+            CommandHandler("claim", self.on_claim, filters=group),
+            CommandHandler("resolve", self.on_resolve, filters=group),
+            MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, self.on_reply),
+        ]
+
+    # Posting and flagging (the background loop) -----------------------------------------------
+
+    async def run_once(self) -> None:
+        """Post the tickets the group has not seen yet, then announce the newly overdue ones."""
+        await self.post_new_tickets()
+        await self.post_overdue()
+
+    async def post_new_tickets(self, limit: int = 20) -> int:
+        """Post each active ticket without a post exactly once; how many were posted."""
+        posted = 0
+        for _ in range(limit):
+            outcome = await self._post_next()
+            if outcome is None:
+                break
+            posted += outcome
+        return posted
+
+    async def _post_next(self) -> int | None:
+        """One ticket: locked while it is posted (PostgreSQL), recorded only if nobody else did."""
+        session = Session(self.db, expire_on_commit=False)
+        try:
+            found = await asyncio.to_thread(_lock_next_unposted, session, self.zone)
+            if found is None:
+                return None
+            ticket_id, ref, text = found
+            try:
+                message = await self.application.bot.send_message(
+                    chat_id=self.chat_id, text=text, reply_markup=claim_keyboard(ref)
+                )
+            except TelegramError as error:
+                logger.error("could not post %s to the staff group: %s", ref, error)
+                return None  # try again next round
+            if await asyncio.to_thread(_record_post, session, ticket_id, message.message_id):
+                return 1
+            # Another worker posted it first (SQLite cannot lock the row): take ours back.
+            await self._quietly(self.application.bot.delete_message(chat_id=self.chat_id, message_id=message.message_id))
+            return 0
+        finally:
+            await asyncio.to_thread(_close, session)
+
+    async def post_overdue(self) -> int:
+        """Announce, once, each active ticket that passed its SLA; how many were announced."""
+        due = await asyncio.to_thread(_flag_overdue, self.db, self.now(), self.zone)
+        for ticket_id, post_id, text in due:
+            try:
+                await self.application.bot.send_message(
+                    chat_id=self.chat_id, text=text, reply_parameters=_under(post_id)
+                )
+            except TelegramError as error:
+                logger.error("could not announce an overdue ticket to the staff group: %s", error)
+                await asyncio.to_thread(_unflag, self.db, ticket_id)  # announced next round instead
+        return len(due)
+
+    # Handlers ------------------------------------------------------------------------------
+
+    async def on_tickets(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/tickets: the open queue, oldest first."""
+        outcome = await asyncio.to_thread(self._queue, update)
+        await self._say(update, outcome)
+
+    async def on_claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/claim HD-000123 (or /claim as a reply to a ticket's post): the ticket is yours."""
+        await self._command(update, context, "claim")
+
+    async def on_resolve(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/resolve HD-000123 (or as a reply to the post): solved; the user is asked for a rating."""
+        await self._command(update, context, "resolve")
+
+    async def on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A reply to a ticket's post: relayed to the user in their language frame."""
+        message = update.effective_message
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+            return  # staff talking among themselves
+        outcome = await asyncio.to_thread(
+            self._act, update, "reply", post_id=replied.message_id, text=message.text or ""
+        )
+        await self._say(update, outcome)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The "Claim" button under a ticket's post."""
+        query = update.callback_query
+        data = query.data or ""
+        if not data.startswith(CLAIM_PREFIX):
+            await self._quietly(query.answer())
+            return
+        outcome = await asyncio.to_thread(self._act, update, "claim", ref=data.removeprefix(CLAIM_PREFIX))
+        if outcome.duplicate:
+            await self._quietly(query.answer())
+            return
+        await self._quietly(query.answer(outcome.text[:200], show_alert=not outcome.done))
+        if outcome.done:
+            await self._announce(outcome)
+
+    async def _command(self, update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
+        message = update.effective_message
+        replied = message.reply_to_message
+        ref = context.args[0] if context.args else None
+        post_id = replied.message_id if ref is None and replied is not None else None
+        outcome = await asyncio.to_thread(self._act, update, action, ref=ref, post_id=post_id)
+        await self._say(update, outcome)
+
+    async def _say(self, update: Update, outcome: Outcome) -> None:
+        """The outcome in the group, under the staff member's message; the Claim button retired."""
+        if outcome.duplicate:
+            return
+        await self._quietly(update.effective_message.reply_text(outcome.text))
+        if outcome.done and outcome.post_id:
+            await self._retire_button(outcome.post_id)
+
+    async def _announce(self, outcome: Outcome) -> None:
+        """After a button press: the outcome under the ticket's post, and its button removed."""
+        await self._quietly(
+            self.application.bot.send_message(chat_id=self.chat_id, text=outcome.text, reply_parameters=_under(outcome.post_id))
+        )
+        if outcome.post_id:
+            await self._retire_button(outcome.post_id)
+
+    async def _retire_button(self, post_id: int) -> None:
+        await self._quietly(
+            self.application.bot.edit_message_reply_markup(chat_id=self.chat_id, message_id=post_id, reply_markup=None)
+        )
+
+    @staticmethod
+    async def _quietly(call) -> object:
+        """A cosmetic call (answer, edit, delete): its failure must not undo the work."""
+        try:
+            return await call
+        except TelegramError as error:
+            if not (isinstance(error, BadRequest) and "not modified" in error.message.lower()):
+                logger.warning("telegram staff group call failed: %s", error)
+            return None
+
+    # Database work (in a worker thread) ----------------------------------------------------
+
+    def _act(self, update: Update, action: str, *, ref: str | None = None, post_id: int | None = None, text: str = "") -> Outcome:
+        """One staff action in one transaction with the update's receipt; refused unless staff."""
+        sender = update.effective_user
+        with session_scope(self.db) as session:
+            if not first_delivery(session, channel=CHANNEL, external_id=external_id(update)):
+                return Outcome("", duplicate=True)
+            member = staff_by_telegram_id(session, telegram_user_id=sender.id) if sender else None
+            if member is None:
+                return refusal(sender.id if sender else None)
+            ticket_ref = self._ref(session, ref, post_id)
+            if ticket_ref is None:
+                return Outcome(USAGE[action].format(example=f"{self.prefix}000123"))
+            try:
+                with session.begin_nested():
+                    ticket = _ACTIONS[action](session, ref=ticket_ref, staff=member, text=text)
+            except service.TicketError as error:
+                return Outcome(f"{error}.", ref=ticket_ref)
+            return Outcome(DONE[action].format(ref=ticket.ref, name=member.name), ticket.ref, ticket.staff_post_id, done=True)
+
+    def _ref(self, session: Session, ref: str | None, post_id: int | None) -> str | None:
+        """The ticket meant: named (`HD-000123`, `123`) or the one whose post was replied to."""
+        if ref:
+            ref = ref.strip().upper()
+            return f"{self.prefix}{int(ref):06d}" if ref.isdigit() else ref
+        if post_id is not None:
+            return session.exec(select(Ticket.ref).where(Ticket.staff_post_id == post_id)).first()
+        return None
+
+    def _queue(self, update: Update) -> Outcome:
+        with session_scope(self.db) as session:
+            if not first_delivery(session, channel=CHANNEL, external_id=external_id(update)):
+                return Outcome("", duplicate=True)
+            sender = update.effective_user
+            if sender is None or staff_by_telegram_id(session, telegram_user_id=sender.id) is None:
+                return refusal(sender.id if sender else None)
+            return Outcome(queue_text(session, self.zone))
+
+
+# Texts and pure helpers --------------------------------------------------------------------
+
+
+USAGE = {
+    "claim": "Which ticket? Send /claim {example}, or send /claim as a reply to the ticket's post.",
+    "resolve": "Which ticket? Send /resolve {example}, or send /resolve as a reply to the ticket's post.",
+    "reply": "To answer a user, reply to the ticket's post (the message with the Claim button).",
+}
+DONE = {
+    "claim": "{ref} claimed by {name}.",
+    "resolve": "{ref} resolved by {name}; the user is asked to rate the help.",
+    "reply": "Reply to {ref} by {name} sent to the user.",
+}
+
+
+def _reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
+    return service.reply(session, ref=ref, staff=staff, text=text)
+
+
+def _claim(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
+    return service.claim(session, ref=ref, staff=staff)
+
+
+def _resolve(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
+    return service.resolve(session, ref=ref, staff=staff)
+
+
+_ACTIONS = {"claim": _claim, "resolve": _resolve, "reply": _reply}
+
+
+def refusal(telegram_user_id: int | None) -> Outcome:
+    """What anyone who is not registered staff hears, with what an administrator needs to register them."""
+    hint = (
+        f" Your Telegram id is {telegram_user_id}; an administrator can register it with "
+        f"`helpdesk staff add NAME --telegram-id {telegram_user_id}`."
+        if telegram_user_id is not None
+        else ""
+    )
+    return Outcome(f"Sorry, only registered helpdesk staff can work on tickets here.{hint}", refused=True)
+
+
+def external_id(update: Update) -> str:
+    """The update's receipt key: the bot's id and the update id (ids restart with a new bot)."""
+    bot = update.get_bot()
+    return f"{bot.id}:{update.update_id}"
+
+
+def claim_keyboard(ref: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Claim", callback_data=f"{CLAIM_PREFIX}{ref}")]])
+
+
+def _under(post_id: int | None) -> ReplyParameters | None:
+    return ReplyParameters(message_id=post_id, allow_sending_without_reply=True) if post_id else None
+
+
+def _stamp(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _excerpt(text: str, attachment_kind: str | None) -> str:
+    text = mask_pii(" ".join(text.split()))
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 1] + "…"
+    if attachment_kind:
+        text = f"[{attachment_kind}] {text}".strip()
+    return text
+
+
+def post_text(session: Session, ticket: Ticket, zone: ZoneInfo) -> str:
+    """A ticket's post for the staff group: what it is about, who asked (masked), what they said."""
+    lines = [
+        f"New ticket {ticket.ref}",
+        f"Category: {ticket.category}",
+        (
+            f"Language: {LANGUAGES.get(ticket.lang, ticket.lang)} · Channel: {ticket.channel} · "
+            f"Opened because: {REASONS.get(ticket.reason, ticket.reason)}"
+        ),
+        f"User: {user_label(session, ticket)}",
+        f"Answer due: {_stamp(ticket.sla_due_at, zone)}",
+    ]
+    said = [line for line in service.transcript(session, ticket=ticket) if line.author == "user"]
+    said = [line for line in said if line.text or line.attachment_kind][-RECENT_USER_MESSAGES:]
+    if said:
+        lines += ["", "Last messages from the user:"]
+        lines += [f"• {_excerpt(line.text, line.attachment_kind)}" for line in said]
+    lines += ["", "Reply to this message to answer the user, or tap Claim."]
+    return "\n".join(lines)[:POST_LIMIT]
+
+
+def overdue_text(session: Session, ticket: Ticket, zone: ZoneInfo) -> str:
+    summary = ticket_summary(session, ticket)
+    owner = summary["assignee"] or "nobody yet"
+    return (
+        f"Overdue: {ticket.ref} ({ticket.category}) was due {_stamp(ticket.sla_due_at, zone)}. "
+        f"Status: {ticket.status}; claimed by {owner}."
+    )
+
+
+def queue_text(session: Session, zone: ZoneInfo) -> str:
+    """The open queue in a few lines, oldest first."""
+    active = col(Ticket.status).in_(ACTIVE_STATUSES)
+    tickets = session.exec(select(Ticket).where(active).order_by(col(Ticket.id)).limit(QUEUE_LINES)).all()
+    if not tickets:
+        return "No open tickets."
+    total = len(session.exec(select(Ticket.id).where(active)).all())
+    lines = [f"Open tickets: {total}"]
+    for ticket in tickets:
+        summary = ticket_summary(session, ticket)
+        late = " · OVERDUE" if summary["overdue"] else ""
+        owner = summary["assignee"] or "unclaimed"
+        lines.append(
+            f"{ticket.ref} · {ticket.status} · {ticket.category} · {ticket.lang} · {ticket.channel} · "
+            f"due {_stamp(ticket.sla_due_at, zone)}{late} · {owner}"
+        )
+    if total > len(tickets):
+        lines.append(f"… and {total - len(tickets)} more (see the web console).")
+    return "\n".join(lines)[:POST_LIMIT]
+
+
+def _lock_next_unposted(session: Session, zone: ZoneInfo) -> tuple[int, str, str] | None:
+    """The oldest active ticket without a post, locked (PostgreSQL) and skipped by other workers."""
+    ticket = session.exec(
+        select(Ticket)
+        .where(col(Ticket.staff_post_id).is_(None), col(Ticket.status).in_(ACTIVE_STATUSES), col(Ticket.ref).is_not(None))
+        .order_by(col(Ticket.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if ticket is None:
+        session.rollback()
+        return None
+    return ticket.id, ticket.ref, post_text(session, ticket, zone)
+
+
+def _record_post(session: Session, ticket_id: int, message_id: int) -> bool:
+    """Store the post's id unless another worker stored one first; commits (and unlocks)."""
+    result = session.execute(
+        sql_update(Ticket)
+        .where(Ticket.id == ticket_id, col(Ticket.staff_post_id).is_(None))
+        .values(staff_post_id=message_id)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def _close(session: Session) -> None:
+    session.rollback()
+    session.close()
+
+
+def _flag_overdue(db: DatabaseEngine, now: datetime, zone: ZoneInfo) -> list[tuple[int, int | None, str]]:
+    with session_scope(db) as session:
+        return [(ticket.id, ticket.staff_post_id, overdue_text(session, ticket, zone)) for ticket in service.flag_overdue(session, now=now)]
+
+
+def _unflag(db: DatabaseEngine, ticket_id: int) -> None:
+    with session_scope(db) as session:
+        session.execute(sql_update(Ticket).where(Ticket.id == ticket_id).values(overdue_flagged_at=None))
+

@@ -1,0 +1,241 @@
+"""A local stand-in for Telegram's Bot API: the real python-telegram-bot talks to it over HTTP.
+
+A Starlette app served by uvicorn in a background thread on 127.0.0.1 and a free port. It answers
+`/bot<token>/<method>` like the Bot API (`{"ok": true, "result": ...}`), records every request with
+its parameters decoded, and can be told to fail: a 429 with `retry_after`, a 403 for a user who
+blocked the bot, a 400 "chat not found". Nothing here reaches the internet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT_ID = 424242
+BOT_USERNAME = "igot_helpdesk_test_bot"
+CANNED = {"ok": True, "result": True}
+
+
+@dataclass
+class Call:
+    """One request the bot made: the method and its parameters (JSON values decoded)."""
+
+    method: str
+    params: dict[str, Any]
+    result: Any = None  # what the fake answered, when it succeeded
+
+    @property
+    def message_id(self) -> int | None:
+        return self.result.get("message_id") if isinstance(self.result, dict) else None
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return self.params.get("text", "")
+
+    @property
+    def reply_markup(self) -> dict[str, Any] | None:
+        return self.params.get("reply_markup")
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        """The inline keyboard's buttons, row by row flattened."""
+        markup = self.reply_markup or {}
+        return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+    times: int = 1
+    chat_id: int | None = None  # only requests to this chat fail
+
+
+@dataclass
+class FakeBotApi:
+    """The server's state, shared between its thread and the tests."""
+
+    token: str
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    blocked: set[int] = field(default_factory=set)  # users who blocked the bot: 403
+    gone: set[int] = field(default_factory=set)  # chats that do not exist: 400
+    next_message_id: int = 100
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # What tests use -----------------------------------------------------------------------
+
+    @property
+    def api_base_url(self) -> str:
+        """The value for TELEGRAM_API_BASE_URL: the token is appended by the library."""
+        return f"{self.url}/bot"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.updates.clear()
+            self.failures.clear()
+            self.blocked.clear()
+            self.gone.clear()
+
+    def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
+             times: int = 1, chat_id: int | None = None) -> None:
+        """The next `times` calls of `method` (to `chat_id`, if given) fail as Telegram would."""
+        with self.lock:
+            self.failures.setdefault(method, []).append(Failure(status, description, retry_after, times, chat_id))
+
+    def requests(self, method: str | None = None, *, chat_id: int | None = None) -> list[Call]:
+        with self.lock:
+            return [
+                call for call in self.calls
+                if (method is None or call.method == method) and (chat_id is None or call.chat_id == chat_id)
+            ]
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        return self.requests("sendMessage", chat_id=chat_id)
+
+    def wait_for(self, method: str, *, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Block until `count` calls of `method` arrived (for code running in the background)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.requests(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} {method} call(s), got {len(self.requests(method))}")
+
+    # The server ---------------------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != self.token:
+            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
+        method = request.path_params["method"]
+        params = await _params(request)
+        with self.lock:
+            call = Call(method, params)
+            self.calls.append(call)
+            failure = self._failure(method, params)
+            if failure is not None:
+                return _error(failure.status, failure.description, failure.retry_after)
+            chat_id = params.get("chat_id")
+            if chat_id is not None and int(chat_id) in self.blocked:
+                return _error(403, "Forbidden: bot was blocked by the user")
+            if chat_id is not None and int(chat_id) in self.gone:
+                return _error(400, "Bad Request: chat not found")
+            result = call.result = self._result(method, params)
+        if method == "getUpdates" and not result:
+            await asyncio.sleep(0.05)  # a long poll that found nothing, kept short
+        return JSONResponse({"ok": True, "result": result})
+
+    def _failure(self, method: str, params: dict[str, Any]) -> Failure | None:
+        for failure in self.failures.get(method, []):
+            if failure.times > 0 and (failure.chat_id is None or failure.chat_id == int(params.get("chat_id", 0))):
+                failure.times -= 1
+                return failure
+        return None
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                "id": BOT_ID, "is_bot": True, "first_name": "iGOT Helpdesk", "username": BOT_USERNAME,
+                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+            }  # fmt: skip
+        if method == "sendMessage":
+            self.next_message_id += 1
+            return self._message(self.next_message_id, params)
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            return self._message(int(params["message_id"]), params)
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            return [update for update in self.updates if update["update_id"] >= offset][: int(params.get("limit") or 100)]
+        if method == "getWebhookInfo":
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return True  # answerCallbackQuery, setWebhook, deleteWebhook, deleteMessage, ...
+
+    def _message(self, message_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message = {
+            "message_id": message_id,
+            "date": 1764000000,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "iGOT Helpdesk", "username": BOT_USERNAME},
+            "text": params.get("text", ""),
+        }
+        if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """The request's parameters, whether sent as JSON, a form or a query string; JSON values decoded."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        raw = await request.json()
+    else:
+        raw = {**request.query_params, **(await request.form())}
+    params = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        params[key] = value
+    return params
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return JSONResponse(body, status_code=status)
+
+
+class ServerThread:
+    """uvicorn serving the fake in a daemon thread, on a socket bound before it starts."""
+
+    def __init__(self, api: FakeBotApi):
+        self.api = api
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        host, port = self.socket.getsockname()
+        api.url = f"http://{host}:{port}"
+        config = uvicorn.Config(api.app(), log_level="warning", lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def __enter__(self) -> FakeBotApi:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the fake Bot API did not start")
+            time.sleep(0.01)
+        return self.api
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
