@@ -312,6 +312,101 @@ def _read_password() -> str | None:
     return password or None
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """The web server: channel webhooks, staff console, health and metrics."""
+    import os
+    import secrets
+    import tempfile
+
+    import uvicorn
+
+    settings, _ = _startup(migrate=True)  # fails here, once, on broken content or catalogs
+    if workers > 1:
+        # Every worker must sign staff sessions with one key, and count metrics in one place.
+        if not settings.staff_session_secret:
+            os.environ["STAFF_SESSION_SECRET"] = secrets.token_urlsafe(32)
+            typer.echo("warning: STAFF_SESSION_SECRET not set; staff logins end when the server restarts", err=True)
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="helpdesk-metrics-"))
+    uvicorn.run(
+        "bot.web.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,  # in-flight requests finish on SIGTERM
+        log_level="warning",
+    )
+
+
+telegram_app = typer.Typer(help="Telegram set-up and polling.", invoke_without_command=True)
+app.add_typer(telegram_app, name="telegram")
+
+
+@telegram_app.callback()
+def telegram_main(
+    ctx: typer.Context,
+    polling: Annotated[bool, typer.Option("--polling", help="fetch updates instead of a webhook")] = False,
+) -> None:
+    """`helpdesk telegram --polling` runs the bot without a public URL."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not polling:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    import asyncio
+
+    from bot import db
+    from bot.channels.telegram import run_polling
+    from bot.dialogue import Engine
+
+    settings, brain = _startup(migrate=True)
+    if not settings.telegram_bot_token:
+        typer.echo("error: set TELEGRAM_BOT_TOKEN first", err=True)
+        raise typer.Exit(2)
+    engine = Engine(brain=brain, db=db.get_engine(), settings=settings)
+    try:
+        asyncio.run(run_polling(settings, engine))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Register PUBLIC_BASE_URL/telegram/webhook with Telegram, with TELEGRAM_WEBHOOK_SECRET."""
+    import asyncio
+
+    from bot.channels.telegram import TelegramSetupError, set_webhook
+
+    settings, _ = _startup(brain=False)
+    try:
+        typer.echo(f"webhook set: {asyncio.run(set_webhook(settings))}")
+    except TelegramSetupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@bench_app.command("webhook")
+def bench_webhook(
+    requests: Annotated[int, typer.Option(min=100, help="posts per measured run")] = 3000,
+    postgres: Annotated[str | None, typer.Option(help="PostgreSQL URL to measure as well")] = None,
+    workdir: Annotated[Path, typer.Option(file_okay=False)] = Path("bench-data"),
+) -> None:
+    """Signed WhatsApp posts from a separate load process, 1 and 2 workers, beside a bare endpoint."""
+    from bot.bench.webhook import bench_webhook as run
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    urls = {"SQLite": f"sqlite:///{workdir.resolve()}/webhook-bench.db"}
+    if postgres:
+        urls["PostgreSQL"] = postgres
+    typer.echo(run(database_urls=urls, workers=(1, 2), requests=requests, workdir=workdir))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations."""

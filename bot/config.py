@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
+    # Approved WhatsApp content templates ("an answer from the helpdesk is waiting"), by language:
+    # outside the 24-hour window free text is not allowed, e.g. {"en": "HX...", "hi": "HX..."}.
+    twilio_reply_waiting_templates: dict[str, str] = Field(default_factory=dict)
     public_base_url: str | None = None
 
     reminder_send_window: str = "09:00-19:00"

@@ -606,13 +606,13 @@ async def telegram_webhook(request: Request) -> Response:
     """POST /telegram/webhook: 403 without the right secret header, 415/400/413 for what is not a
     Telegram update; else the update is handled (once) and acknowledged with 200."""
     settings: Settings = request.app.state.settings
-    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
-    if channel is None:
-        return PlainTextResponse("telegram is not configured", status_code=404)
     expected = (settings.telegram_webhook_secret or "").encode()
     given = request.headers.get(SECRET_HEADER, "").encode()
     if not expected or not hmac.compare_digest(given, expected):
-        return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse("forbidden", status_code=403)  # checked first: says nothing about set-up
+    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    if channel is None:
+        return PlainTextResponse("telegram is not configured", status_code=404)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return PlainTextResponse("expected application/json", status_code=415)
     body = await _read_limited(request, MAX_UPDATE_BYTES)

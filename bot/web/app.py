@@ -2,33 +2,77 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.channels import telegram, whatsapp
 from bot.config import Settings
+from bot.dialogue import Engine as DialogueEngine
 from bot.web.staff import STAFF_PREFIX, staff_console
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(*, settings: Settings, db: Engine) -> Starlette:
-    """The web application: health check and staff console; add further routes to the list below."""
+def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None = None) -> Starlette:
+    """The web application: health, metrics and the staff console; with an engine, the channels too."""
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount(STAFF_PREFIX, app=staff_console(settings=settings, db=db), name="staff"),
     ]
-    app = Starlette(routes=routes)
+    if engine is not None:
+        routes += [*whatsapp.routes(), Route("/telegram/webhook", telegram.telegram_webhook, methods=["POST"])]
+    app = Starlette(routes=routes, lifespan=_channels_lifespan if engine is not None else None)
     app.state.settings = settings
     app.state.db = db
+    app.state.engine = engine
+    app.state.telegram = None
     return app
+
+
+@asynccontextmanager
+async def _channels_lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Start the configured channels and their outbox loops; on shutdown stop them after requests end."""
+    settings: Settings = app.state.settings
+    engine: DialogueEngine = app.state.engine
+    tasks: list[asyncio.Task] = []
+    if settings.telegram_bot_token:
+        app.state.telegram = telegram.TelegramChannel(settings, engine)
+        await app.state.telegram.start()
+        tasks.append(asyncio.create_task(app.state.telegram.run_outbox_loop(), name="telegram-outbox"))
+    if whatsapp.is_enabled(settings):
+        sender = whatsapp.WhatsAppSender(engine, template_sid=settings.twilio_reply_waiting_templates or None)
+        tasks.append(asyncio.create_task(whatsapp.run_outbox_task(sender), name="whatsapp-outbox"))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if app.state.telegram is not None:
+            await app.state.telegram.stop()
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format; across worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> PlainTextResponse:
