@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from urllib.parse import urlencode
+
 import httpx
 from twilio.request_validator import RequestValidator
 
@@ -58,43 +60,73 @@ def _signed(index: int, prefix: str) -> tuple[dict[str, str], str]:
     return params, RequestValidator(TOKEN).compute_signature(PUBLIC + PATH, params)
 
 
-async def _load(url: str, *, total: int, concurrency: int, rate: float | None, prefix: str) -> LoadResult:
+def _requests(port: int, total: int, prefix: str) -> list[bytes]:
+    """Every request built and signed before the clock starts, so the load process stays light."""
+    built = []
+    for index in range(total):
+        params, signature = _signed(index, prefix)
+        body = urlencode(params).encode()
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        built.append(head.encode() + body)
+    return built
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a kept-alive connection; the response's status code."""
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def _load(port: int, *, total: int, concurrency: int, rate: float | None, prefix: str) -> LoadResult:
+    requests = _requests(port, total, prefix)
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
     start = time.perf_counter()
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for index in counter:
-            if rate:  # open-loop pacing: request i leaves at i / rate
+            if rate:  # open-loop pacing: request i leaves at i / rate, whatever the server does
                 await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
-            params, signature = _signed(index, prefix)
             sent = time.perf_counter()
             try:
-                response = await client.post(url, data=params, headers={"X-Twilio-Signature": signature})
-                errors += response.status_code != 200
-            except httpx.HTTPError:
+                errors += await _exchange(reader, writer, requests[index]) != 200
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 errors += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             latencies.append(time.perf_counter() - sent)
+        writer.close()
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - start
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return LoadResult(len(latencies), seconds, cuts[49] * 1000, cuts[98] * 1000, errors)
 
 
-def _load_process(url: str, total: int, concurrency: int, rate: float | None, prefix: str, results) -> None:
-    results.put(asyncio.run(_load(url, total=total, concurrency=concurrency, rate=rate, prefix=prefix)))
+def _load_process(port: int, total: int, concurrency: int, rate: float | None, prefix: str, results) -> None:
+    results.put(asyncio.run(_load(port, total=total, concurrency=concurrency, rate=rate, prefix=prefix)))
 
 
-def run_load(url: str, *, total: int, concurrency: int, rate: float | None = None, prefix: str = "A") -> LoadResult:
+def run_load(port: int, *, total: int, concurrency: int, rate: float | None = None, prefix: str = "A") -> LoadResult:
     """The load, from a separate process so it does not share the server's interpreter."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    process = context.Process(target=_load_process, args=(url, total, concurrency, rate, prefix, results))
+    process = context.Process(target=_load_process, args=(port, total, concurrency, rate, prefix, results))
     process.start()
     result = results.get()
     process.join()
@@ -132,7 +164,7 @@ def bench_webhook(*, database_urls: dict[str, str], workers: tuple[int, ...], re
         bare = _start([sys.executable, "-m", "uvicorn", "bot.bench.bare:app", "--port", str(port), "--workers",
                        str(count), "--log-level", "warning"], environment, port)  # fmt: skip
         try:
-            ceiling = run_load(f"http://127.0.0.1:{port}{PATH}", total=requests, concurrency=32, prefix="B")
+            ceiling = run_load(port, total=requests, concurrency=32, prefix="B")
         finally:
             _stop(bare)
         lines.append(f"{'bare endpoint, ' + str(count) + ' worker(s)':26}{ceiling.rate:>9.0f}{ceiling.p50_ms:>9.1f}"
@@ -145,9 +177,8 @@ def bench_webhook(*, database_urls: dict[str, str], workers: tuple[int, ...], re
             port = _free_port()
             server = _start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(count)], env, port)
             try:
-                result = run_load(f"http://127.0.0.1:{port}{PATH}", total=requests, concurrency=32, prefix=f"{name[:1]}{count}")
-                paced = run_load(f"http://127.0.0.1:{port}{PATH}", total=2000, concurrency=64, rate=200.0,
-                                 prefix=f"P{name[:1]}{count}")  # fmt: skip
+                result = run_load(port, total=requests, concurrency=32, prefix=f"{name[:1]}{count}")
+                paced = run_load(port, total=2000, concurrency=64, rate=200.0, prefix=f"P{name[:1]}{count}")
             finally:
                 _stop(server)
             lines.append(

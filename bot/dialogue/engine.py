@@ -159,6 +159,8 @@ class Engine:
             if understanding.match == "help":  # "menu": back to questions; the ticket stays open
                 conversation.active_ticket_id = None
                 return self._menu(turn)
+            if understanding.match in ("reminders_stop", "reminders_start"):  # "STOP" works everywhere
+                return self._dispatch(turn, understanding.match)
             tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
             turn.outcome = "ticket"
             if ticket.category == "general" and understanding.candidates:

@@ -151,3 +151,11 @@ def test_the_same_delivery_twice_is_handled_once(engine, db_engine):
         assert len(session.exec(select(Ticket)).all()) == 1
         assert session.exec(select(Conversation)).one().recent[0]["text"] == "talk to a person"
         assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_stop_opts_out_of_reminders_even_while_a_ticket_is_open(engine, db_engine):
+    say(engine, "talk to a person")
+    assert "will not get course reminders" in say(engine, "STOP")
+    with Session(db_engine) as session:
+        conversation = session.exec(select(Conversation)).one()
+        assert conversation.reminders_opted_out and conversation.active_ticket_id is not None
