@@ -24,10 +24,12 @@ bench_app = typer.Typer(help="Benchmarks (figures, not tests).", no_args_is_help
 import_app = typer.Typer(help="Import iGOT reports.", no_args_is_help=True)
 tickets_app = typer.Typer(help="The helpdesk ticket queue.", no_args_is_help=True)
 staff_app = typer.Typer(help="Helpdesk staff accounts.", no_args_is_help=True)
+remind_app = typer.Typer(help="Course reminders for field staff.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(staff_app, name="staff")
+app.add_typer(remind_app, name="remind")
 app.add_typer(bench_app, name="bench")
 
 
@@ -38,7 +40,7 @@ def _startup(*, migrate: bool = False, log_level: str | None = None, brain: bool
     from bot.logs import configure_logging
 
     settings = get_settings()
-    configure_logging(log_level or settings.log_level)
+    configure_logging(log_level or settings.log_level, settings.log_format)
     loaded = None
     if brain:
         try:
@@ -405,6 +407,102 @@ def bench_webhook(
     if postgres:
         urls["PostgreSQL"] = postgres
     typer.echo(run(database_urls=urls, workers=(1, 2), requests=requests, workdir=workdir))
+
+
+def _campaigns(settings):
+    from bot.reminders import CampaignError, load_campaigns
+
+    try:
+        return load_campaigns(settings.reminder_campaigns_file)
+    except CampaignError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@remind_app.command("campaigns")
+def remind_campaigns() -> None:
+    """The reminder campaigns in force (checks the campaigns file)."""
+    settings, _ = _startup(brain=False, log_level="WARNING")
+    for campaign in _campaigns(settings):
+        state = "" if campaign.enabled else " (disabled)"
+        typer.echo(f"{campaign.id}: {campaign.name}, {campaign.schedule.every}{state}")
+
+
+@remind_app.command("plan")
+def remind_plan(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Plan the due reminders; planning twice plans nothing new."""
+    from bot import db
+    from bot.reminders import plan
+
+    settings, _ = _startup(migrate=True, brain=False)
+    summary = plan(db.get_engine(), campaigns=_campaigns(settings), timezone=settings.timezone)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"planned: {summary.total} new reminders "
+               + ", ".join(f"{name} {count} ({summary.periods.get(name, '')})" for name, count in summary.planned.items()))
+    for name in summary.not_running:
+        typer.echo(f"not running now: {name}")
+
+
+@remind_app.command("send")
+def remind_send(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Send the planned reminders that are due, within the send window, to those who did not opt out."""
+    from bot import db
+    from bot.reminders import DEFAULT_RATE_LIMITS, build_senders, send
+
+    settings, brain = _startup(migrate=True)
+    summary = send(
+        db.get_engine(),
+        campaigns=_campaigns(settings),
+        senders=build_senders(settings),
+        texts=brain.texts,
+        rate_limits={**DEFAULT_RATE_LIMITS, "whatsapp": settings.reminder_whatsapp_rate},
+        timezone=settings.timezone,
+        send_window=settings.reminder_send_window,
+        default_language=settings.default_language,
+    )
+    result = summary.as_dict()
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    typer.echo(", ".join(f"{key}: {value}" for key, value in result.items() if key != "by_channel"))
+    if result["by_channel"]:
+        typer.echo("by channel: " + ", ".join(f"{name} {count}" for name, count in result["by_channel"].items()))
+
+
+@remind_app.command("report")
+def remind_report(
+    campaign: Annotated[str | None, typer.Option(help="one campaign id")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Counts: planned, sent, failed, skipped (opted out, quiet hours, no channel), delivered, read."""
+    from bot import db
+    from bot.reminders import report
+
+    _startup(migrate=True, brain=False, log_level="WARNING")
+    counts = report(db.get_engine(), campaign=campaign)
+    if as_json:
+        typer.echo(json.dumps(counts))
+        return
+    for key, value in counts.items():
+        typer.echo(f"{key:>24}: {value}")
+
+
+@bench_app.command("remind")
+def bench_remind(
+    employees: Annotated[int, typer.Option(min=10)] = 400_000,
+    enrolments: Annotated[int, typer.Option(min=10)] = 1_000_000,
+    rate_seconds: Annotated[float, typer.Option(min=1, help="how long to measure the 80/s rate")] = 60.0,
+    workdir: Annotated[Path, typer.Option(file_okay=False)] = Path("bench-data"),
+) -> None:
+    """Planning at state scale, the sender's own overhead, and the achieved rate under an 80/s limit."""
+    from bot.bench.reminders import bench_plan, bench_rate, bench_send
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    typer.echo(bench_plan(employees=employees, enrolments=enrolments, workdir=workdir))
+    typer.echo(bench_send(workdir=workdir))
+    typer.echo(bench_rate(rate=80.0, seconds=rate_seconds, workdir=workdir))
 
 
 @db_app.command("upgrade")

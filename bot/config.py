@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
 
     reminder_send_window: str = "09:00-19:00"
+    # Reminder campaigns as data (default: the package's "pending mandatory courses" campaign), and
+    # WhatsApp's sending rate shared by all reminder senders (Telegram's is fixed at 30/s).
+    reminder_campaigns_file: Path | None = None
+    reminder_whatsapp_rate: float = Field(default=80.0, gt=0)
 
     # The staff web console: the key that signs session cookies (set it, or sessions end on restart
     # and differ between workers), and how long a login lasts.
@@ -54,6 +58,7 @@ class Settings(BaseSettings):
     staff_session_hours: int = Field(default=8, ge=1)
 
     log_level: str = "INFO"
+    log_format: str = Field(default="text", pattern="^(text|json)$")
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -50,6 +51,25 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Session]:
+    """A session for a transaction that writes: on SQLite one writer at a time per process, queued
+    on a lock rather than on SQLite's busy timeout (which sleeps in steps of up to 100 ms)."""
+    if engine.dialect.name != "sqlite":
+        with session_scope(engine) as session:
+            yield session
+        return
+    lock = _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())
+    with lock, session_scope(engine) as session:
+        # Take the write lock up front: a transaction that reads first and writes later can find
+        # another process's writer in the way and fail at once instead of waiting its turn.
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -27,8 +28,8 @@ def mask(value: str) -> str:
     """A user key or a message, fit for a log line: message text is reduced to its length."""
     if re.fullmatch(r"\+?[\d -]{7,}", value.strip()):
         return mask_phone(value)
-    if len(value) <= 12 and value.isdigit():
-        return value  # channel ids such as a Telegram chat id are not personal on their own
+    if value.isdigit():
+        return value  # a short numeric id says nothing about anyone (longer ones were masked above)
     return f"<text {len(value)} chars>"
 
 
@@ -43,13 +44,32 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Plain structured-enough lines on stderr, with masking on every handler."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
+    """Lines on stderr (`key=value` text or JSON), with masking on every handler."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "alembic"):
+    # httpx logs request URLs, and a Telegram URL carries the bot token.
+    for noisy in ("httpx", "alembic", "twilio.http_client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

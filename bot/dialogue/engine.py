@@ -17,7 +17,7 @@ from bot import metrics
 from bot.brain import Brain
 from bot.config import Settings
 from bot.conversations import get_or_create_conversation
-from bot.db import session_scope
+from bot.db import write_scope
 from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
@@ -93,7 +93,7 @@ class Engine:
         started = time.perf_counter()
         outcome = "error"
         try:
-            with session_scope(self.db) as session:
+            with write_scope(self.db) as session:
                 if incoming.external_id and not first_delivery(
                     session, channel=incoming.channel, external_id=incoming.external_id
                 ):

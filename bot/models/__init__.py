@@ -3,9 +3,11 @@
 from bot.models.base import utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
+from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
 from bot.models.tickets import ACTIVE_STATUSES, Staff, Ticket, TicketEvent, TicketMessage, TicketStatus
 
 __all__ = [
     "ACTIVE_STATUSES", "Conversation", "InboundReceipt", "Course", "Employee", "Enrolment", "EnrolmentStatus", "OutboxMessage",
+    "Reminder", "ReminderRate", "ReminderStatus",
     "Staff", "Ticket", "TicketEvent", "TicketMessage", "TicketStatus", "utcnow",
 ]  # fmt: skip

@@ -15,7 +15,7 @@ from bot.web.app import create_app
 def app_from_environment() -> Starlette:
     """Settings, logging, schema (SQLite), content and channels, ready to serve."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.database_url.startswith("sqlite"):
         db.upgrade(settings.database_url)
     engine = Engine(brain=load_brain(settings.content_dir), db=db.get_engine(), settings=settings)

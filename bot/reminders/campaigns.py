@@ -1,0 +1,243 @@
+"""Reminder campaigns as data: a YAML file checked at load, every mistake reported with file, line and field.
+
+A campaign says who gets a reminder (the audience), what it says (English and Hindi, with the
+employee's pending courses and nearest deadline filled in; the WhatsApp template for outside the
+24-hour window), when (once, daily or weekly from `start` to `end`) and the frequency cap that
+follows from the schedule: at most one reminder per person per campaign per period.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CAMPAIGNS = Path(__file__).resolve().parent / "default_campaigns.yaml"
+PLACEHOLDERS = frozenset({"name", "courses", "course_names", "deadline", "count"})
+_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class CampaignError(ValueError):
+    """The campaigns file cannot be used; the message says where (file:line) and which field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Audience(_Strict):
+    """Who the campaign reaches; every filter given must hold (lists match any of their values, case-insensitively)."""
+
+    designations: tuple[str, ...] = Field(default=(), description="designation or group, e.g. ASHA, ANM, Constable")
+    departments: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    pending_mandatory: bool = Field(default=False, description="has a mandatory course not completed")
+    batch_ends_within_days: int | None = Field(
+        default=None, ge=0, description="a pending (mandatory, if asked) course's batch ends within N days"
+    )
+    inactive_days: int | None = Field(
+        default=None, ge=1, description="no enrolment or conversation updated for N days"
+    )
+
+
+class Schedule(_Strict):
+    every: Literal["once", "daily", "weekly"] = "once"
+    start: date | None = None  # inclusive, in the campaign's time zone
+    end: date | None = None  # inclusive
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Schedule:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class Message(_Strict):
+    en: str = Field(min_length=1)
+    hi: str = Field(min_length=1)
+
+    @field_validator("en", "hi")
+    @classmethod
+    def _known_placeholders(cls, text: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"broken placeholder: {error}") from None
+        if unknown := sorted(names - PLACEHOLDERS):
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use {', '.join(sorted(PLACEHOLDERS))}")
+        return text
+
+
+class WhatsAppTemplate(_Strict):
+    content_sid: dict[Literal["en", "hi"], str] = Field(default_factory=dict)
+    variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("content_sid")
+    @classmethod
+    def _sid(cls, sids: dict[str, str]) -> dict[str, str]:
+        for lang, sid in sids.items():
+            if sid and not (sid.startswith("HX") and len(sid) == 34):
+                raise ValueError(f"{lang}: a content SID looks like HX followed by 32 hex digits")
+        return {lang: sid for lang, sid in sids.items() if sid}
+
+    @field_validator("variables")
+    @classmethod
+    def _variables(cls, variables: dict[str, str]) -> dict[str, str]:
+        for key, value in variables.items():
+            if not key.isdigit():
+                raise ValueError(f"variable {key!r}: template variables are numbered 1, 2, ...")
+            Message._known_placeholders(value)
+        return variables
+
+
+class Campaign(_Strict):
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1)
+    enabled: bool = True
+    audience: Audience = Field(default_factory=Audience)
+    schedule: Schedule = Field(default_factory=Schedule)
+    message: Message
+    whatsapp_template: WhatsAppTemplate = Field(default_factory=WhatsAppTemplate)
+    timezone: str | None = Field(default=None, description="default: the TIMEZONE setting")
+    send_window: str | None = Field(default=None, description="HH:MM-HH:MM; default: REMINDER_SEND_WINDOW")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("send_window")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_window(value)
+        return value
+
+    # Periods: the frequency cap -------------------------------------------------------------
+
+    def period(self, today: date) -> str | None:
+        """The period `today` (local date) falls in, or None when the campaign is not running then."""
+        if not self.enabled or (self.schedule.start and today < self.schedule.start):
+            return None
+        if self.schedule.end and today > self.schedule.end:
+            return None
+        if self.schedule.every == "once":
+            return "once"
+        if self.schedule.every == "daily":
+            return today.isoformat()
+        year, week, _ = today.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+def parse_window(value: str) -> tuple[time, time | None]:
+    """`09:00-19:00` as (start, end); an end of 24:00 is None (midnight at the end of the day)."""
+    try:
+        first, second = (part.strip() for part in value.split("-"))
+        start = time.fromisoformat(first)
+        end = None if second == "24:00" else time.fromisoformat(second)
+    except ValueError:
+        raise ValueError(f"send window {value!r}: write it as HH:MM-HH:MM, e.g. 09:00-19:00") from None
+    if end is not None and end <= start:
+        raise ValueError(f"send window {value!r}: the end must come after the start")
+    return start, end
+
+
+def in_window(window: str, local: datetime) -> bool:
+    start, end = parse_window(window)
+    return local.time() >= start and (end is None or local.time() < end)
+
+
+def next_opening(window: str, local: datetime) -> datetime:
+    """When the window next opens after `local` (a local, aware time); `local` itself if it is open."""
+    if in_window(window, local):
+        return local
+    start, _ = parse_window(window)
+    opening = datetime.combine(local.date(), start, tzinfo=local.tzinfo)
+    if opening <= local:
+        opening = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=local.tzinfo)
+    return opening
+
+
+# Loading ------------------------------------------------------------------------------------
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML that remembers the line of every mapping and its keys."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    mapping = loader.construct_mapping(node, deep=True)
+    lines = {"": node.start_mark.line + 1}
+    for key_node, _ in node.value:
+        lines[str(key_node.value)] = key_node.start_mark.line + 1
+    return _Lined(mapping, lines)
+
+
+class _Lined(dict):
+    def __init__(self, mapping: dict, lines: dict[str, int]):
+        super().__init__(mapping)
+        self.lines = lines
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_of(document: object, location: tuple) -> int | None:
+    """The line of the deepest key on the error's path that the YAML has."""
+    node, line = document, None
+    for part in location:
+        if isinstance(node, _Lined):
+            line = node.lines.get(str(part), node.lines.get("", line))
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            if isinstance(node, _Lined):
+                line = node.lines.get("", line)
+        else:
+            break
+    return line
+
+
+def load_campaigns(path: Path | None = None) -> list[Campaign]:
+    """The campaigns of a YAML file (a list of campaigns); CampaignError names file, line and field."""
+    path = path or DEFAULT_CAMPAIGNS
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CampaignError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        document = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise CampaignError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if document is None:
+        return []
+    if not isinstance(document, list):
+        raise CampaignError(f"{path}:1: the file must be a list of campaigns")
+    campaigns, seen = [], {}
+    for index, item in enumerate(document):
+        try:
+            campaign = Campaign.model_validate(item)
+        except ValidationError as error:
+            first = error.errors()[0]
+            location = (index, *first["loc"])
+            line = _line_of(document, location)
+            field = ".".join(str(part) for part in first["loc"]) or "(campaign)"
+            raise CampaignError(f"{path}:{line}: campaign {index + 1}, field {field}: {first['msg']}") from None
+        if campaign.id in seen:
+            line = _line_of(document, (index, "id"))
+            raise CampaignError(f"{path}:{line}: campaign id {campaign.id!r} is already used on line {seen[campaign.id]}")
+        seen[campaign.id] = _line_of(document, (index, "id"))
+        campaigns.append(campaign)
+    return campaigns

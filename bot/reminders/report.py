@@ -1,0 +1,66 @@
+"""Counts for `helpdesk remind report`: the contract's keys, then delivered/read and the unreachable."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.engine import Engine
+
+from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus
+
+R = Reminder.__table__.c
+
+
+def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
+    """`planned` counts every reminder ever planned; `waiting` those not sent/failed/skipped yet, of which
+    `skipped_quiet_hours` are held back by quiet hours until the window opens; `delivered`/`read`
+    come from the channels' status callbacks (WhatsApp) or the user opening the chat (console: shown
+    = read); `no_linked_channel` counts employees with a reminder who never wrote to the bot from a
+    channel that vouched for their phone (they are reached only through a phone-addressed channel —
+    WhatsApp by template, the console queue — if one is configured)."""
+    where = [R.campaign == campaign] if campaign else []
+    with db.connect() as connection:
+        by_status = dict(connection.execute(select(R.status, func.count()).where(*where).group_by(R.status)).all())
+        by_skip = dict(
+            connection.execute(
+                select(R.skip_reason, func.count()).where(R.status == ReminderStatus.SKIPPED.value, *where).group_by(R.skip_reason)
+            ).all()
+        )
+        waiting = by_status.get(ReminderStatus.PLANNED.value, 0) + by_status.get(ReminderStatus.SENDING.value, 0)
+        quiet = connection.execute(
+            select(func.count()).where(R.status == ReminderStatus.PLANNED.value, R.deferred_until.is_not(None), *where)
+        ).scalar_one()
+        outbox = OutboxMessage.__table__.c
+        status_rows = dict(
+            connection.execute(
+                select(outbox.delivery_status, func.count())
+                .select_from(Reminder.__table__.join(OutboxMessage.__table__, outbox.id == R.outbox_id))
+                .where(R.status == ReminderStatus.SENT.value, *where)
+                .group_by(outbox.delivery_status)
+            ).all()
+        )
+        console_shown = connection.execute(
+            select(func.count())
+            .select_from(Reminder.__table__.join(OutboxMessage.__table__, outbox.id == R.outbox_id))
+            .where(R.status == ReminderStatus.SENT.value, R.channel == "console", outbox.delivered_at.is_not(None), *where)
+        ).scalar_one()
+        employees = select(R.employee_id).where(*where).distinct().subquery()
+        no_link = connection.execute(
+            select(func.count())
+            .select_from(employees.join(Employee.__table__, Employee.__table__.c.id == employees.c.employee_id))
+            .where(~exists().where(and_(Conversation.verified_phone == Employee.phone, Employee.phone.is_not(None),
+                                        Conversation.last_inbound_at.is_not(None))))
+        ).scalar_one()
+    read = status_rows.get("read", 0) + console_shown
+    return {
+        "planned": sum(by_status.values()),
+        "sent": by_status.get(ReminderStatus.SENT.value, 0),
+        "failed": by_status.get(ReminderStatus.FAILED.value, 0),
+        "skipped_opted_out": by_skip.get("opted_out", 0),
+        "skipped_quiet_hours": quiet,
+        "skipped_no_channel": by_skip.get("no_channel", 0),
+        "skipped_nothing_pending": by_skip.get("nothing_pending", 0),
+        "waiting": waiting,
+        "delivered": status_rows.get("delivered", 0) + read,
+        "read": read,
+        "no_linked_channel": no_link,
+    }

@@ -1,0 +1,97 @@
+"""Real sender processes: killed with SIGKILL mid-run and restarted, and two at once on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.config import PROJECT_ROOT
+from bot.models import OutboxMessage, Reminder
+from bot.reminders import plan
+from bot.reminders.sender import NETWORK_CHUNK
+from tests.reminders.helpers import NOON, campaigns, seeded
+
+LATER = NOON + timedelta(minutes=10)  # the first sender's lease (5 minutes) has run out
+
+
+def url_of(db) -> str:
+    return db.url.render_as_string(hide_password=False)
+
+
+def start(db, channel: str, out: Path, now, *, workers: int = 1, delay: float = 0.0) -> subprocess.Popen:
+    env = {**os.environ, "HELPDESK_REMINDER_FILE_DELAY": str(delay), "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [sys.executable, "-m", "tests.reminders.sender_process", url_of(db), channel, str(out), now.isoformat(), str(workers)]
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def sent_count(db) -> int:
+    with Session(db) as session:
+        return session.exec(select(func.count()).select_from(Reminder).where(Reminder.status == "sent")).one()
+
+
+def kill_when(process: subprocess.Popen, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout  # a guard against hanging, not a measurement
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the sender made no progress"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def finish(process: subprocess.Popen) -> None:
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+
+
+def test_the_console_channel_is_exactly_once_across_kill_and_restart(db_engine, tmp_path):
+    seeded(db_engine)
+    planned = plan(db_engine, campaigns=campaigns(), now=NOON, progress=False).total
+    first = start(db_engine, "console", tmp_path / "unused", NOON, delay=0.05)
+    kill_when(first, lambda: sent_count(db_engine) >= 3)
+    assert sent_count(db_engine) < planned, "killed too late to prove anything"
+    finish(start(db_engine, "console", tmp_path / "unused", LATER))
+    with Session(db_engine) as session:
+        reminders = session.exec(select(Reminder)).all()
+        assert {reminder.status for reminder in reminders} == {"sent"} and len(reminders) == planned
+        outbox = Counter(session.exec(select(OutboxMessage.id).where(OutboxMessage.kind == "reminder")).all())
+        assert len(outbox) == planned
+        assert {reminder.outbox_id for reminder in reminders} == set(outbox)
+
+
+def test_a_network_channel_loses_nothing_and_duplicates_at_most_the_send_in_flight(db_engine, tmp_path):
+    seeded(db_engine)
+    planned = plan(db_engine, campaigns=campaigns(), now=NOON, progress=False).total
+    out = tmp_path / "sent.txt"
+    first = start(db_engine, "file", out, NOON, delay=0.05)
+    kill_when(first, lambda: out.exists() and len(out.read_text().splitlines()) >= 3)
+    finish(start(db_engine, "file", out, LATER))
+    deliveries = Counter(line.split("\t")[0] for line in out.read_text().splitlines())
+    with Session(db_engine) as session:
+        ids = {str(reminder_id) for reminder_id in session.exec(select(Reminder.id)).all()}
+        assert {reminder.status for reminder in session.exec(select(Reminder)).all()} == {"sent"}
+    assert set(deliveries) == ids and len(ids) == planned  # nothing lost
+    assert sum(deliveries.values()) - len(ids) <= NETWORK_CHUNK  # the documented window: one group of sends
+
+
+def test_two_senders_at_once_on_postgresql_send_each_reminder_once(db_engine, tmp_path):
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: concurrent senders are a PostgreSQL deployment")
+    seeded(db_engine, employees=300)
+    planned = plan(db_engine, campaigns=campaigns(), now=NOON, progress=False).total
+    out = tmp_path / "sent.txt"
+    senders = [start(db_engine, "file", out, NOON, workers=4, delay=0.005) for _ in range(2)]
+    for process in senders:
+        finish(process)
+    deliveries = Counter(line.split("\t")[0] for line in out.read_text().splitlines())
+    assert len(deliveries) == planned and set(deliveries.values()) == {1}
+    assert sent_count(db_engine) == planned
