@@ -1,0 +1,79 @@
+"""`bench`: benchmarks that print figures beside the stack's own ceiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.app import bench_app
+from bot.cli.common import startup
+
+
+@bench_app.command("nlu")
+def bench_nlu(
+    rounds: Annotated[int, typer.Option(min=1, help="passes over the example set")] = 3,
+) -> None:
+    """Per-message understanding latency against a bare rapidfuzz extractOne."""
+    from bot.bench.nlu import bench_nlu as run
+
+    _, brain = startup(log_level="WARNING")
+    typer.echo(run(brain, rounds=rounds))
+
+
+@bench_app.command("import")
+def bench_import(
+    rows: Annotated[int, typer.Option(min=10, help="enrolment rows in the generated report")] = 1_000_000,
+    employees: Annotated[int, typer.Option(min=1, help="distinct employees")] = 400_000,
+    workdir: Annotated[Path, typer.Option(file_okay=False, help="where the report and database go")] = Path("bench-data"),
+) -> None:
+    """Import a generated state-sized report into SQLite: rows/s and peak memory beside the ceiling."""
+    from bot.bench.records import bench_import as run
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    typer.echo(run(rows=rows, employees=employees, workdir=workdir))
+
+
+@bench_app.command("status")
+def bench_status(
+    database: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="a database from `bench import`")] = Path("bench-data/bench.db"),
+    samples: Annotated[int, typer.Option(min=10)] = 2000,
+) -> None:
+    """Own-status latency (p50, p99) on a loaded database beside a bare indexed SELECT."""
+    from bot.bench.records import bench_status as run
+
+    _, brain = startup(log_level="WARNING")
+    typer.echo(run(database=database, brain=brain, samples=samples))
+
+
+@bench_app.command("webhook")
+def bench_webhook(
+    requests: Annotated[int, typer.Option(min=100, help="posts per measured run")] = 3000,
+    postgres: Annotated[str | None, typer.Option(help="PostgreSQL URL to measure as well")] = None,
+    workdir: Annotated[Path, typer.Option(file_okay=False)] = Path("bench-data"),
+) -> None:
+    """Signed WhatsApp posts from a separate load process, 1 and 2 workers, beside a bare endpoint."""
+    from bot.bench.webhook import bench_webhook as run
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    urls = {"SQLite": f"sqlite:///{workdir.resolve()}/webhook-bench.db"}
+    if postgres:
+        urls["PostgreSQL"] = postgres
+    typer.echo(run(database_urls=urls, workers=(1, 2), requests=requests, workdir=workdir))
+
+
+@bench_app.command("remind")
+def bench_remind(
+    employees: Annotated[int, typer.Option(min=10)] = 400_000,
+    enrolments: Annotated[int, typer.Option(min=10)] = 1_000_000,
+    rate_seconds: Annotated[float, typer.Option(min=1, help="how long to measure the 80/s rate")] = 60.0,
+    workdir: Annotated[Path, typer.Option(file_okay=False)] = Path("bench-data"),
+) -> None:
+    """Planning at state scale, the sender's own overhead, and the achieved rate under an 80/s limit."""
+    from bot.bench.reminders import bench_plan, bench_rate, bench_send
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    typer.echo(bench_plan(employees=employees, enrolments=enrolments, workdir=workdir))
+    typer.echo(bench_send(workdir=workdir))
+    typer.echo(bench_rate(rate=80.0, seconds=rate_seconds, workdir=workdir))

@@ -1,0 +1,91 @@
+"""`remind`: course reminder campaigns."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from bot.cli.app import remind_app
+from bot.cli.common import startup
+
+
+def _campaigns(settings):
+    from bot.reminders import CampaignError, load_campaigns
+
+    try:
+        return load_campaigns(settings.reminder_campaigns_file)
+    except CampaignError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@remind_app.command("campaigns")
+def remind_campaigns() -> None:
+    """The reminder campaigns in force (checks the campaigns file)."""
+    settings, _ = startup(brain=False, log_level="WARNING")
+    for campaign in _campaigns(settings):
+        state = "" if campaign.enabled else " (disabled)"
+        typer.echo(f"{campaign.id}: {campaign.name}, {campaign.schedule.every}{state}")
+
+
+@remind_app.command("plan")
+def remind_plan(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Plan the due reminders; planning twice plans nothing new."""
+    from bot import db
+    from bot.reminders import plan
+
+    settings, _ = startup(migrate=True, brain=False)
+    summary = plan(db.get_engine(), campaigns=_campaigns(settings), timezone=settings.timezone)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"planned: {summary.total} new reminders "
+               + ", ".join(f"{name} {count} ({summary.periods.get(name, '')})" for name, count in summary.planned.items()))
+    for name in summary.not_running:
+        typer.echo(f"not running now: {name}")
+
+
+@remind_app.command("send")
+def remind_send(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Send the planned reminders that are due, within the send window, to those who did not opt out."""
+    from bot import db
+    from bot.reminders import DEFAULT_RATE_LIMITS, build_senders, send
+
+    settings, brain = startup(migrate=True)
+    summary = send(
+        db.get_engine(),
+        campaigns=_campaigns(settings),
+        senders=build_senders(settings),
+        texts=brain.texts,
+        rate_limits={**DEFAULT_RATE_LIMITS, "whatsapp": settings.reminder_whatsapp_rate},
+        timezone=settings.timezone,
+        send_window=settings.reminder_send_window,
+        default_language=settings.default_language,
+    )
+    result = summary.as_dict()
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    typer.echo(", ".join(f"{key}: {value}" for key, value in result.items() if key != "by_channel"))
+    if result["by_channel"]:
+        typer.echo("by channel: " + ", ".join(f"{name} {count}" for name, count in result["by_channel"].items()))
+
+
+@remind_app.command("report")
+def remind_report(
+    campaign: Annotated[str | None, typer.Option(help="one campaign id")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Counts: planned, sent, failed, skipped (opted out, quiet hours, no channel), delivered, read."""
+    from bot import db
+    from bot.reminders import report
+
+    startup(migrate=True, brain=False, log_level="WARNING")
+    counts = report(db.get_engine(), campaign=campaign)
+    if as_json:
+        typer.echo(json.dumps(counts))
+        return
+    for key, value in counts.items():
+        typer.echo(f"{key:>24}: {value}")

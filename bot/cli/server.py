@@ -1,0 +1,89 @@
+"""`serve` and `telegram`: running the bot on its channels."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.app import app
+from bot.cli.common import startup
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """The web server: channel webhooks, staff console, health and metrics."""
+    import os
+    import secrets
+    import tempfile
+
+    import uvicorn
+
+    settings, _ = startup(migrate=True)  # fails here, once, on broken content or catalogs
+    if workers > 1:
+        # Every worker must sign staff sessions with one key, and count metrics in one place.
+        if not settings.staff_session_secret:
+            os.environ["STAFF_SESSION_SECRET"] = secrets.token_urlsafe(32)
+            typer.echo("warning: STAFF_SESSION_SECRET not set; staff logins end when the server restarts", err=True)
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="helpdesk-metrics-"))
+    uvicorn.run(
+        "bot.web.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,  # in-flight requests finish on SIGTERM
+        log_level="warning",
+    )
+
+
+telegram_app = typer.Typer(help="Telegram set-up and polling.", invoke_without_command=True)
+app.add_typer(telegram_app, name="telegram")
+
+
+@telegram_app.callback()
+def telegram_main(
+    ctx: typer.Context,
+    polling: Annotated[bool, typer.Option("--polling", help="fetch updates instead of a webhook")] = False,
+) -> None:
+    """`helpdesk telegram --polling` runs the bot without a public URL."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not polling:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    import asyncio
+
+    from bot import db
+    from bot.channels.telegram import run_polling
+    from bot.dialogue import Engine
+
+    settings, brain = startup(migrate=True)
+    if not settings.telegram_bot_token:
+        typer.echo("error: set TELEGRAM_BOT_TOKEN first", err=True)
+        raise typer.Exit(2)
+    engine = Engine(brain=brain, db=db.get_engine(), settings=settings)
+    try:
+        asyncio.run(run_polling(settings, engine))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Register PUBLIC_BASE_URL/telegram/webhook with Telegram, with TELEGRAM_WEBHOOK_SECRET."""
+    import asyncio
+
+    from bot.channels.telegram import TelegramSetupError, set_webhook
+
+    settings, _ = startup(brain=False)
+    try:
+        typer.echo(f"webhook set: {asyncio.run(set_webhook(settings))}")
+    except TelegramSetupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
