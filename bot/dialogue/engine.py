@@ -21,13 +21,14 @@ from bot.db import write_scope
 from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
-from bot.messages import Incoming, Option, Reply
+from bot.messages import Attachment, Incoming, Option, Reply
 from bot.models import Conversation, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.receipts import first_delivery
 from bot.records.status import Match, StatusView, find_employee, status_view
 from bot.tickets import service as tickets
 from bot.understanding.language import EN
+from bot.understanding.matcher import Understanding
 from bot.understanding.normalise import normalise
 
 logger = logging.getLogger(__name__)
@@ -139,11 +140,7 @@ class Engine:
         ticket = self._active_ticket(turn)
         normalised = normalise(turn.text)
         if incoming.attachments and (ticket or not normalised):
-            if ticket is None:
-                return [self.ticket_replies.attachment_without_ticket(turn.lang)]
-            for attachment in incoming.attachments:
-                tickets.add_user_message(turn.session, ticket=ticket, text=turn.text, attachment=attachment)
-            return [self.ticket_replies.added(turn.lang, ticket)]
+            return self._attachments(turn, ticket, incoming.attachments)
         if not normalised:
             turn.outcome = "invalid"
             return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
@@ -156,18 +153,7 @@ class Engine:
             understanding.match, understanding.score,
         )
         if ticket is not None:
-            if understanding.match == "help":  # "menu": back to questions; the ticket stays open
-                conversation.active_ticket_id = None
-                return self._menu(turn)
-            if understanding.match in ("reminders_stop", "reminders_start"):  # "STOP" works everywhere
-                return self._dispatch(turn, understanding.match)
-            tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
-            turn.outcome = "ticket"
-            if ticket.category == "general" and understanding.candidates:
-                best, score = understanding.candidates[0]
-                if best in self.brain.knowledge.faqs and score >= self.brain.matcher.calibration.floor:
-                    ticket.category = best  # the first words that say what it is about
-            return [self.ticket_replies.added(turn.lang, ticket)]
+            return self._in_ticket_mode(turn, ticket, understanding)
         if understanding.lang is None:
             turn.outcome = "invalid"
             return [Reply(self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them."))]
@@ -188,6 +174,29 @@ class Engine:
         if offered:
             return [self._did_you_mean(offered, turn.lang)]
         return [self._not_understood(turn.lang)]
+
+    def _in_ticket_mode(self, turn: Turn, ticket: Ticket, understanding: Understanding) -> list[Reply]:
+        """While a ticket is open, the user's words go to it, except "menu" and reminder opt-outs."""
+        if understanding.match == "help":  # back to questions; the ticket stays open
+            turn.conversation.active_ticket_id = None
+            return self._menu(turn)
+        if understanding.match in ("reminders_stop", "reminders_start"):  # "STOP" works everywhere
+            return self._dispatch(turn, understanding.match)
+        tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
+        turn.outcome = "ticket"
+        if ticket.category == "general" and understanding.candidates:
+            best, score = understanding.candidates[0]
+            if best in self.brain.knowledge.faqs and score >= self.brain.matcher.calibration.floor:
+                ticket.category = best  # the first words that say what it is about
+        return [self.ticket_replies.added(turn.lang, ticket)]
+
+    def _attachments(self, turn: Turn, ticket: Ticket | None, attachments: tuple[Attachment, ...]) -> list[Reply]:
+        """Screenshots and documents go to the open ticket; without one the bot explains it cannot read them."""
+        if ticket is None:
+            return [self.ticket_replies.attachment_without_ticket(turn.lang)]
+        for attachment in attachments:
+            tickets.add_user_message(turn.session, ticket=ticket, text=turn.text, attachment=attachment)
+        return [self.ticket_replies.added(turn.lang, ticket)]
 
     def _active_ticket(self, turn: Turn) -> Ticket | None:
         """The open ticket that takes this user's messages, while they are in ticket mode."""
