@@ -524,6 +524,8 @@ class TelegramChannel:
                 raise
             except Exception:
                 logger.exception("telegram background round failed")
+                if asyncio.current_task().cancelling():
+                    raise asyncio.CancelledError from None  # an error during cancellation must not swallow it
             pause, self._pause = self._pause, 0.0
             await asyncio.sleep(max(pause, 0 if busy else interval))
 

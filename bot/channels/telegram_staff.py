@@ -133,7 +133,12 @@ class StaffDesk:
             await self._quietly(self.application.bot.delete_message(chat_id=self.chat_id, message_id=message.message_id))
             return 0
         finally:
-            await asyncio.to_thread(_close, session)
+            try:
+                await asyncio.to_thread(_close, session)
+            except Exception:
+                # Cancelled mid-round, the session may still be in use by its thread; an error here
+                # must not replace the cancellation (the loop would never stop).
+                logger.warning("staff group: session closed while still in use", exc_info=True)
 
     async def post_overdue(self) -> int:
         """Announce, once, each active ticket that passed its SLA; how many were announced."""

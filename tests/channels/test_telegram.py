@@ -307,6 +307,8 @@ def test_the_outbox_loop_runs_until_cancelled(drive, bot_api, db_engine):
         loop = asyncio.create_task(channel.run_outbox_loop(interval=0.05))
         await eventually(lambda: len(bot_api.sent(chat_id=STAFF_CHAT)) == 1 and len(bot_api.sent(chat_id=u.USER)) == 2)
         loop.cancel()
+        done, _ = await asyncio.wait({loop}, timeout=10)
+        assert done, "the outbox loop did not stop when cancelled"
         with pytest.raises(asyncio.CancelledError):
             await loop
 
