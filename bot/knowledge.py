@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot.config import LANGUAGES
-from bot.understanding.normalise import normalise
+from bot.understanding.normalise import is_devanagari, normalise
 
 WRITING_FORMS = ("en", "hi", "hi-Latn")
 INTENT_IDS = (
@@ -118,14 +118,9 @@ def _read_yaml(path: Path) -> Any:
         raise ContentError(path, f"not valid YAML: {getattr(error, 'problem', error)}", line=line) from error
 
 
-def has_devanagari(text: str) -> bool:
-    """Whether any character is in the Devanagari block."""
-    return any("\u0900" <= char <= "\u097f" for char in text)
-
-
 def _is_devanagari_text(text: str) -> bool:
     letters = [char for char in text if unicodedata.category(char)[0] == "L"]
-    devanagari = sum(1 for char in letters if "\u0900" <= char <= "\u097f")
+    devanagari = sum(1 for char in letters if is_devanagari(char))
     return bool(letters) and devanagari / len(letters) >= 0.5
 
 

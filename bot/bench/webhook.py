@@ -16,7 +16,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
 from urllib.parse import urlencode
 
 import httpx

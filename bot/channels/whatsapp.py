@@ -39,7 +39,7 @@ from bot.dialogue import Engine
 from bot.dialogue.delivery import LEASE, MAX_ATTEMPTS, Outgoing, claim, finish
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Reply, split_reply
-from bot.models import Conversation, OutboxMessage, Ticket, utcnow
+from bot.models import Conversation, OutboxMessage, utcnow
 from bot.phones import PhoneError, to_e164
 
 logger = logging.getLogger(__name__)
@@ -463,7 +463,6 @@ class _Row:
     """What the sender needs to know of a claimed message beyond `Outgoing`."""
 
     conversation_id: int
-    ticket_ref: str | None
     attempts: int
 
 
@@ -564,7 +563,7 @@ class WhatsAppSender:
         if content_sid is None:
             logger.warning("no WhatsApp template configured: message %s waits for the user", item.outbox_id)
             return self._hold(item)
-        variables = json.dumps({"1": row.ticket_ref or TEMPLATE_FALLBACK_LABEL}, ensure_ascii=False)
+        variables = json.dumps({"1": item.ticket_ref or TEMPLATE_FALLBACK_LABEL}, ensure_ascii=False)
         try:
             sid = self._create(item.user_key, content_sid=content_sid, content_variables=variables).sid
         except SEND_ERRORS as error:
@@ -593,15 +592,14 @@ class WhatsAppSender:
         finish(self.engine, item.outbox_id, error=failure.error, permanent=failure.permanent)
 
     def _rows(self, outgoing: list[Outgoing]) -> dict[int, _Row]:
-        """Conversation and ticket reference of each claimed message; a re-claimed held message is no longer held."""
+        """Conversation and attempts of each claimed message; a re-claimed held message is no longer held."""
         with session_scope(self.engine.db) as session:
             rows = {}
             for item in outgoing:
                 message = session.get(OutboxMessage, item.outbox_id)
                 if message.delivery_status == HELD:
                     message.delivery_status = None
-                ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
-                rows[item.outbox_id] = _Row(message.conversation_id, ticket.ref if ticket else None, message.attempts)
+                rows[item.outbox_id] = _Row(message.conversation_id, message.attempts)
             return rows
 
     def _already_announced(self, conversation_id: int, outbox_id: int) -> bool:

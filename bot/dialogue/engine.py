@@ -22,7 +22,7 @@ from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Option, Reply
-from bot.models import Conversation, Ticket, utcnow
+from bot.models import Conversation, Employee, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.receipts import first_delivery
 from bot.records.status import Match, StatusView, find_employee, status_view
@@ -234,11 +234,13 @@ class Engine:
         turn.outcome = "escalated"
         return [self.ticket_replies.opened(turn.lang, ticket, hours, not_understood=reason == "not_understood")]
 
-    def _employee_id(self, turn: Turn) -> int | None:
+    def _identify(self, turn: Turn) -> tuple[Match, Employee | None]:
+        """Whose records the channel-vouched phone opens (UNKNOWN without one)."""
         phone = turn.conversation.verified_phone
-        if phone is None:
-            return None
-        match, employee = find_employee(turn.session, phone=phone)
+        return find_employee(turn.session, phone=phone) if phone else (Match.UNKNOWN, None)
+
+    def _employee_id(self, turn: Turn) -> int | None:
+        match, employee = self._identify(turn)
         return employee.id if match is Match.FOUND else None
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
@@ -316,10 +318,7 @@ class Engine:
 
     def _own_status(self, turn: Turn) -> StatusView | None:
         """The verified user's own records; None without a vouched phone matching exactly one employee."""
-        phone = turn.conversation.verified_phone
-        if phone is None:
-            return None
-        match, employee = find_employee(turn.session, phone=phone)
+        match, employee = self._identify(turn)
         if match is not Match.FOUND:
             return None
         return status_view(turn.session, employee=employee, today=self.today())
@@ -410,7 +409,7 @@ class Engine:
         phone = turn.conversation.verified_phone
         if phone is None:
             return [self.status_replies.share_phone(turn.lang)]
-        match, employee = find_employee(turn.session, phone=phone)
+        match, employee = self._identify(turn)
         if match is Match.UNKNOWN:
             return [self.status_replies.unknown_phone(turn.lang, phone)]
         if match is Match.AMBIGUOUS:

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.models import Conversation, Employee, Staff, Ticket, utcnow
 from bot.logs import mask_pii
+from bot.models import Conversation, Employee, Staff, Ticket, utcnow
 from bot.phones import mask_email, mask_phone
 from bot.tickets.service import audit_trail, is_overdue, transcript
 
