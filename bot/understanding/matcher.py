@@ -25,6 +25,7 @@ from bot.understanding.normalise import normalise, stem
 
 MAX_CHARS = 500  # longer messages are understood from their beginning
 MAX_PHRASE_WORDS = 3
+UNDERSTOOD_KEPT = 20_000  # distinct recent messages whose verdict is kept (at most 10 MB)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class Matcher:
         self._trusted = set(self._variants) | set(self._synonyms) | set(lexicon.function_words)
         self._known_words = sorted(set(self._counts) | self._trusted)
         self._correct = lru_cache(maxsize=65536)(self._spelling)
+        # The same few questions arrive over and over in a campaign's rush ("certificate kaise milega",
+        # "mera status"): remembering recent verdicts spares the ranking, which is pure given the content.
+        self._understood = lru_cache(maxsize=UNDERSTOOD_KEPT)(self.understand_afresh)
 
         term_lists = [(label, self.terms(text)) for label, text in labelled]
         labels_with_term: dict[str, set[str]] = defaultdict(set)
@@ -151,6 +155,10 @@ class Matcher:
 
     def understand(self, text: str) -> Understanding:
         """Language, the confident match (or None), its score and the runners-up."""
+        return self._understood(text[:MAX_CHARS])
+
+    def understand_afresh(self, text: str) -> Understanding:
+        """`understand` without the memory of recent messages (for measuring)."""
         text = text[:MAX_CHARS]
         lang = self.detector.detect(normalise(text))
         ranked = self.rank(text)

@@ -69,6 +69,15 @@ def test_out_of_scope_is_not_guessed(brain, text):
     assert brain.matcher.understand(text).match is None
 
 
+def test_a_repeated_message_is_remembered_with_the_same_verdict(brain):
+    text = "certificate kaise milega, course pura ho gaya"
+    first = brain.matcher.understand(text)
+    assert brain.matcher.understand(text) is first
+    assert brain.matcher.understand_afresh(text) == first
+    long = "otp nahi aa raha " * 100  # understood from its beginning, remembered by that beginning
+    assert brain.matcher.understand(long) == brain.matcher.understand_afresh(long)
+
+
 def test_two_close_candidates_abstain(brain):
     text = "certificate"
     ranked = brain.matcher.rank(text)
