@@ -30,4 +30,4 @@ locales: install
 	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales
 
 clean:
-	rm -rf $(VENV) .pytest_cache helpdesk.db helpdesk.db-shm helpdesk.db-wal
+	rm -rf $(VENV) .pytest_cache helpdesk.db helpdesk.db-*

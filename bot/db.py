@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from bot.config import get_settings
@@ -58,18 +60,36 @@ _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 
 @contextmanager
 def write_scope(engine: Engine) -> Iterator[Session]:
-    """A session for a transaction that writes: on SQLite one writer at a time per process, queued
-    on a lock rather than on SQLite's busy timeout (which sleeps in steps of up to 100 ms)."""
+    """A session for a transaction that writes; on SQLite, one writer at a time (see `_sqlite_writer`)."""
     if engine.dialect.name != "sqlite":
         with session_scope(engine) as session:
             yield session
         return
-    lock = _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())
-    with lock, session_scope(engine) as session:
+    with _sqlite_writer(engine), session_scope(engine) as session:
         # Take the write lock up front: a transaction that reads first and writes later can find
         # another process's writer in the way and fail at once instead of waiting its turn.
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield session
+
+
+@contextmanager
+def _sqlite_writer(engine: Engine) -> Iterator[None]:
+    """Queue for SQLite's single writer: threads on a lock, worker processes on an flock of a file beside
+    the database. The kernel wakes the next writer as soon as the last one ends, where SQLite's own
+    busy timeout polls in sleeps of up to 100 ms. Writers outside this queue (say, a command-line
+    import) still meet the busy timeout."""
+    path = engine.url.database
+    with _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock()):
+        if not path or path == ":memory:":
+            yield
+            return
+        # Opened for each transaction: an flock belongs to the open file, which a forked child would share.
+        with open(f"{path}-writer.lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -82,6 +102,11 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def dialect_insert(bind: Engine | Connection):
+    """The database's own INSERT, which can say ON CONFLICT DO NOTHING (PostgreSQL and SQLite spell it alike)."""
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def alembic_config(url: str) -> Config:
