@@ -5,26 +5,26 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DatabaseEngine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import metrics
 from bot.brain import Brain
 from bot.config import Settings
-from bot.conversations import get_or_create_conversation
-from bot.db import write_scope
+from bot.conversations import lock_conversations
+from bot.db import session_scope, write_scope
 from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Option, Reply
 from bot.models import Conversation, Employee, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
-from bot.receipts import first_delivery
+from bot.receipts import first_deliveries
 from bot.records.status import Match, StatusView, find_employee, status_view
 from bot.tickets import service as tickets
 from bot.understanding.language import EN
@@ -50,6 +50,15 @@ class Turn:
     lang: str
     text: str = ""
     outcome: str = "intent"  # for the metrics: answered, abstained, escalated, intent, ticket, invalid
+
+
+@dataclass
+class _Decided:
+    """What became of one message: the replies, their language, and the outcome for the metrics."""
+
+    replies: list[Reply]
+    lang: str
+    outcome: str
 
 
 class Engine:
@@ -90,39 +99,83 @@ class Engine:
         A message the channel already delivered once (same `external_id`) gets no reply at all: its
         receipt is written in the same transaction as everything the message changed.
         """
-        lang = self.settings.default_language
+        return self.handle_many([incoming])[0]
+
+    def handle_many(self, messages: Sequence[Incoming]) -> list[list[Reply]]:
+        """The replies to several messages, in order, decided in one transaction with one commit.
+
+        A busy web worker hands over every message that arrived while it was writing the last batch,
+        so the database's fixed costs (round trips, the commit's flush to disk) are paid once per
+        batch rather than once per message. Messages of one user are handled in arrival order, as if
+        one at a time. If anything fails, nothing of the batch is kept and each message is handled
+        again on its own, so a bad message costs only its own reply.
+        """
+        if not messages:
+            return []
         started = time.perf_counter()
-        outcome = "error"
         try:
-            with write_scope(self.db) as session:
-                if incoming.external_id and not first_delivery(
-                    session, channel=incoming.channel, external_id=incoming.external_id
-                ):
-                    logger.info("duplicate delivery channel=%s id=%s ignored", incoming.channel, incoming.external_id)
-                    outcome = "duplicate"
-                    return []
-                conversation = get_or_create_conversation(
-                    session, channel=incoming.channel, user_key=incoming.user_key
-                )
-                lang = conversation.lang or lang
-                turn = Turn(session=session, conversation=conversation, lang=lang)
+            outcomes = self._decide(messages)
+        except Exception:
+            if len(messages) > 1:
+                logger.warning("a batch of %d messages failed; handling them one by one", len(messages), exc_info=True)
+                return [self.handle(incoming) for incoming in messages]
+            incoming = messages[0]
+            logger.exception(
+                "failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key)
+            )
+            lang = self._stored_language(incoming)
+            apology = Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))
+            outcomes = [_Decided([apology], lang, "error")]
+        elapsed = time.perf_counter() - started
+        for incoming, decided in zip(messages, outcomes):
+            metrics.OUTCOMES.labels(incoming.channel, decided.outcome).inc()
+            if decided.outcome != "duplicate":
+                metrics.MESSAGES_IN.labels(incoming.channel, decided.lang).inc()
+                metrics.MESSAGES_OUT.labels(incoming.channel, decided.lang).inc(len(decided.replies))
+                metrics.HANDLE_SECONDS.labels(incoming.channel).observe(elapsed)
+        return [decided.replies for decided in outcomes]
+
+    def _decide(self, messages: Sequence[Incoming]) -> list[_Decided]:
+        """Every message's replies and state changes, in one transaction; raises if any fails."""
+        default = self.settings.default_language
+        # Understanding needs no database: done first, so that row locks (and SQLite's single write
+        # lock) are held only for the database work. The matcher remembers these verdicts for the turns.
+        for incoming in messages:
+            self.brain.matcher.understand(clean_text(incoming.text))
+        with write_scope(self.db) as session:
+            new = first_deliveries(
+                session, [(incoming.channel, incoming.external_id) for incoming in messages if incoming.external_id]
+            )
+            conversations = lock_conversations(session, [(incoming.channel, incoming.user_key) for incoming in messages])
+            outcomes = []
+            for incoming in messages:
+                receipt = (incoming.channel, incoming.external_id)
+                if incoming.external_id:
+                    if receipt not in new:
+                        logger.info("duplicate delivery channel=%s id=%s ignored", *receipt)
+                        outcomes.append(_Decided([], default, "duplicate"))
+                        continue
+                    new.remove(receipt)  # a second copy within this batch is a duplicate too
+                conversation = conversations[(incoming.channel, incoming.user_key)]
+                turn = Turn(session=session, conversation=conversation, lang=conversation.lang or default)
                 replies = self._respond(turn, incoming)
                 conversation.pending = pending_for(replies)
                 remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
-                lang, outcome = turn.lang, turn.outcome
-                metrics.MESSAGES_OUT.labels(incoming.channel, lang).inc(len(replies))
-                return replies
+                outcomes.append(_Decided(replies, turn.lang, turn.outcome))
+            return outcomes
+
+    def _stored_language(self, incoming: Incoming) -> str:
+        """The user's reply language as last committed, for an apology; the default if even that fails."""
+        query = select(Conversation.lang).where(
+            Conversation.channel == incoming.channel, Conversation.user_key == incoming.user_key
+        )
+        try:
+            with session_scope(self.db) as session:
+                lang = session.exec(query).first()
         except Exception:
-            logger.exception(
-                "failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key)
-            )
-            return [Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))]
-        finally:
-            metrics.OUTCOMES.labels(incoming.channel, outcome).inc()
-            if outcome != "duplicate":
-                metrics.MESSAGES_IN.labels(incoming.channel, lang).inc()
-                metrics.HANDLE_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
+            lang = None
+        return lang or self.settings.default_language
 
     def _respond(self, turn: Turn, incoming: Incoming) -> list[Reply]:
         conversation = turn.conversation

@@ -60,7 +60,10 @@ class StatusView:
 
 def find_employee(session: Session, *, phone: str) -> tuple[Match, Employee | None]:
     """The one employee whose records carry this phone."""
-    employees = session.exec(select(Employee).where(Employee.phone == phone).limit(2)).all()
+    # Records only change by import, never in a conversation's transaction: nothing pending in the
+    # session concerns them, so do not flush it first.
+    with session.no_autoflush:
+        employees = session.exec(select(Employee).where(Employee.phone == phone).limit(2)).all()
     if not employees:
         return Match.UNKNOWN, None
     if len(employees) > 1:
@@ -70,11 +73,11 @@ def find_employee(session: Session, *, phone: str) -> tuple[Match, Employee | No
 
 def status_view(session: Session, *, employee: Employee, today: date) -> StatusView:
     """The employee's own enrolments, ordered for reading on a phone."""
-    rows = session.exec(
-        select(Enrolment, Course).join(Course, Course.id == Enrolment.course_id).where(
-            Enrolment.employee_id == employee.id
-        )
-    ).all()
+    query = select(Enrolment, Course).join(Course, Course.id == Enrolment.course_id).where(
+        Enrolment.employee_id == employee.id
+    )
+    with session.no_autoflush:  # read-only records, as in `find_employee`
+        rows = session.exec(query).all()
     lines = [_line(enrolment, course, today) for enrolment, course in rows]
     lines.sort(key=_reading_order)
     return StatusView(name=employee.name, phone=employee.phone or "", courses=tuple(lines))

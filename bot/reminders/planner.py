@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from bot.db import dialect_insert
 from bot.models import (
     Conversation,
     Employee,
@@ -85,7 +85,7 @@ def plan(
     in batches of employee ids, each its own transaction: an interrupted plan is finished by planning again)."""
     now = now or utcnow()
     summary = PlanSummary()
-    insert = postgresql.insert if db.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(db)
     with db.connect() as connection:
         low, high = connection.execute(select(func.min(Employee.id), func.max(Employee.id))).one()
     for campaign in campaigns:

@@ -39,6 +39,7 @@ def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None 
     app.state.settings = settings
     app.state.db = db
     app.state.engine = engine
+    app.state.whatsapp_turns = whatsapp.turn_queue(engine) if engine is not None else None
     app.state.telegram = None
     return app
 

@@ -28,6 +28,7 @@ from bot.channels.whatsapp import (
     message_bodies,
     next_delivery_status,
     routes,
+    turn_queue,
 )
 from bot.config import Settings
 from bot.dialogue import Engine
@@ -65,6 +66,7 @@ def make_app(engine: Engine, settings: Settings) -> Starlette:
     app = Starlette(routes=routes())
     app.state.settings = settings
     app.state.engine = engine
+    app.state.whatsapp_turns = turn_queue(engine)
     return app
 
 
@@ -315,13 +317,12 @@ def test_stop_works_even_while_a_ticket_takes_the_messages(client, db_engine):
 
 
 def test_two_workers_receiving_the_same_message_at_once_handle_it_once(engine, wa_settings, db_engine):
-    app = make_app(engine, wa_settings)
     params = inbound("talk to a person", "SM" + "9" * 32)
     barrier = threading.Barrier(2)
     results: list[httpx.Response] = []
 
     def deliver() -> None:
-        with TestClient(app) as worker:  # each its own event loop, like two server processes
+        with TestClient(make_app(engine, wa_settings)) as worker:  # each its own app and loop, like two processes
             barrier.wait()
             results.append(post(worker, params))
 
