@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -21,11 +22,11 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
+from bot.knowledge import WRITING_FORMS, load_knowledge
+
 TOKEN = "bench-auth-token"
 PUBLIC = "https://helpdesk.bench.invalid"
 PATH = "/twilio/whatsapp"
-QUERIES = ("certificate kaise milega", "otp nahi aa raha", "how do I download my certificate", "पासवर्ड भूल गया",
-           "profile verify nahi hua", "mera status", "thank you", "menu")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,23 +48,41 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _signed(index: int, prefix: str) -> tuple[dict[str, str], str]:
+def message_texts(content_dir: Path) -> list[str]:
+    """Every example question of the knowledge base, in all three writings, in a fixed shuffled order.
+
+    Mostly different texts, so the bot's memory of recent messages rarely helps: a harder load than
+    a real rush, where the same few questions come back again and again.
+    """
+    knowledge = load_knowledge(content_dir)
+    texts = [
+        text
+        for entry in (*knowledge.faqs.values(), *knowledge.intents.values())
+        for form in WRITING_FORMS
+        for text in entry.examples[form]
+    ]
+    random.Random(7).shuffle(texts)
+    return texts
+
+
+def signed_post(index: int, prefix: str, text: str) -> tuple[dict[str, str], str]:
+    """The form of one inbound WhatsApp message from user `index` (one of 5,000), and its signature."""
     params = {
         "MessageSid": f"SM{prefix}{index:026d}",
         "AccountSid": "ACbench",
         "From": f"whatsapp:+9198{index % 5000:08d}",
         "To": "whatsapp:+14155238886",
-        "Body": QUERIES[index % len(QUERIES)],
+        "Body": text,
         "NumMedia": "0",
     }
     return params, RequestValidator(TOKEN).compute_signature(PUBLIC + PATH, params)
 
 
-def _requests(port: int, total: int, prefix: str) -> list[bytes]:
+def _requests(port: int, total: int, prefix: str, texts: list[str]) -> list[bytes]:
     """Every request built and signed before the clock starts, so the load process stays light."""
     built = []
     for index in range(total):
-        params, signature = _signed(index, prefix)
+        params, signature = signed_post(index, prefix, texts[index % len(texts)])
         body = urlencode(params).encode()
         head = (
             f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -88,8 +107,10 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return int(status_line.split()[1])
 
 
-async def _load(port: int, *, total: int, concurrency: int, rate: float | None, prefix: str) -> LoadResult:
-    requests = _requests(port, total, prefix)
+async def _load(
+    port: int, *, total: int, concurrency: int, rate: float | None, prefix: str, texts: list[str]
+) -> LoadResult:
+    requests = _requests(port, total, prefix, texts)
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
@@ -117,15 +138,17 @@ async def _load(port: int, *, total: int, concurrency: int, rate: float | None, 
     return LoadResult(len(latencies), seconds, cuts[49] * 1000, cuts[98] * 1000, errors)
 
 
-def _load_process(port: int, total: int, concurrency: int, rate: float | None, prefix: str, results) -> None:
-    results.put(asyncio.run(_load(port, total=total, concurrency=concurrency, rate=rate, prefix=prefix)))
+def _load_process(port: int, total: int, concurrency: int, rate: float | None, prefix: str, texts, results) -> None:
+    results.put(asyncio.run(_load(port, total=total, concurrency=concurrency, rate=rate, prefix=prefix, texts=texts)))
 
 
-def run_load(port: int, *, total: int, concurrency: int, rate: float | None = None, prefix: str = "A") -> LoadResult:
+def run_load(
+    port: int, *, texts: list[str], total: int, concurrency: int, rate: float | None = None, prefix: str = "A"
+) -> LoadResult:
     """The load, from a separate process so it does not share the server's interpreter."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    process = context.Process(target=_load_process, args=(port, total, concurrency, rate, prefix, results))
+    process = context.Process(target=_load_process, args=(port, total, concurrency, rate, prefix, texts, results))
     process.start()
     result = results.get()
     process.join()
@@ -150,10 +173,14 @@ def _stop(server: subprocess.Popen) -> None:
     server.wait(timeout=30)
 
 
-def bench_webhook(*, database_urls: dict[str, str], workers: tuple[int, ...], requests: int, workdir: Path) -> str:
+def bench_webhook(
+    *, database_urls: dict[str, str], workers: tuple[int, ...], requests: int, content_dir: Path
+) -> str:
     """Throughput and latency of the real webhook beside the bare endpoint, per database and workers."""
+    texts = message_texts(content_dir)
     lines = [
-        f"{requests} signed WhatsApp posts per run, 32 concurrent; then 200 posts/s for 10 s",
+        f"{requests} signed WhatsApp posts per run from 5,000 users, 32 concurrent; then 200 posts/s for 10 s",
+        f"texts: the {len(texts)} example questions of the knowledge base, shuffled (mostly different)",
         f"{'':26}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}{'p99@200/s':>11}",
     ]
     environment = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC, "LOG_LEVEL": "WARNING",
@@ -163,21 +190,23 @@ def bench_webhook(*, database_urls: dict[str, str], workers: tuple[int, ...], re
         bare = _start([sys.executable, "-m", "uvicorn", "bot.bench.bare:app", "--port", str(port), "--workers",
                        str(count), "--log-level", "warning"], environment, port)  # fmt: skip
         try:
-            ceiling = run_load(port, total=requests, concurrency=32, prefix="B")
+            ceiling = run_load(port, texts=texts, total=requests, concurrency=32, prefix="B")
         finally:
             _stop(bare)
         lines.append(f"{'bare endpoint, ' + str(count) + ' worker(s)':26}{ceiling.rate:>9.0f}{ceiling.p50_ms:>9.1f}"
                      f"{ceiling.p99_ms:>9.1f}{'1.00':>7}")  # fmt: skip
         for name, url in database_urls.items():
-            if url.startswith("sqlite"):
-                Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+            if url.startswith("sqlite"):  # a fresh file; a stale -wal beside it would be replayed into it
+                database = url.removeprefix("sqlite:///")
+                for suffix in ("", "-wal", "-shm", "-writer.lock"):
+                    Path(database + suffix).unlink(missing_ok=True)
             env = {**environment, "DATABASE_URL": url}
             subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
             port = _free_port()
             server = _start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(count)], env, port)
             try:
-                result = run_load(port, total=requests, concurrency=32, prefix=f"{name[:1]}{count}")
-                paced = run_load(port, total=2000, concurrency=64, rate=200.0, prefix=f"P{name[:1]}{count}")
+                result = run_load(port, texts=texts, total=requests, concurrency=32, prefix=f"{name[:1]}{count}")
+                paced = run_load(port, texts=texts, total=2000, concurrency=64, rate=200.0, prefix=f"P{name[:1]}{count}")
             finally:
                 _stop(server)
             lines.append(

@@ -60,7 +60,8 @@ def bench_webhook(
     urls = {"SQLite": f"sqlite:///{workdir.resolve()}/webhook-bench.db"}
     if postgres:
         urls["PostgreSQL"] = postgres
-    typer.echo(run(database_urls=urls, workers=(1, 2), requests=requests, workdir=workdir))
+    settings, _ = startup(log_level="WARNING", brain=False)
+    typer.echo(run(database_urls=urls, workers=(1, 2), requests=requests, content_dir=settings.content_dir))
 
 
 @bench_app.command("remind")
