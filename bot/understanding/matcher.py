@@ -57,7 +57,7 @@ class _Example:
     label: str
     weights: dict[str, float]
     total: float
-    canonical: str
+    sorted_terms: str  # its terms in sorted order: token-sort similarity without sorting on every message
 
 
 class Matcher:
@@ -106,8 +106,7 @@ class Matcher:
             weights = {term: self._weight[term] for term in terms}
             for term in weights:
                 self._index[term].append(len(self._examples))
-            self._examples.append(_Example(label, weights, sum(weights.values()), canonical))
-        self._canonicals = [example.canonical for example in self._examples]
+            self._examples.append(_Example(label, weights, sum(weights.values()), " ".join(sorted(terms))))
 
     def _scaled(self, term: str, weight: float) -> float:
         return weight * self.calibration.function_word_factor if term in self._function_terms else weight
@@ -188,8 +187,9 @@ class Matcher:
                 overlap[position] += weight
         if not overlap:
             return []
-        canonical = " ".join(terms)
+        sorted_terms = " ".join(sorted(terms))
         fuzzy_share = self.calibration.fuzzy_share
+        lexical_share = 1 - fuzzy_share
         # A long message tells its story around the question: judge it more by how much of an
         # example it contains than by how much of it the example explains (an F-beta, beta > 1).
         beta2 = max(1.0, len(terms) / self.calibration.long_message_terms)
@@ -199,9 +199,13 @@ class Matcher:
             query_coverage = shared / query_total
             example_coverage = shared / example.total
             lexical = (1 + beta2) * query_coverage * example_coverage / (beta2 * query_coverage + example_coverage)
-            similarity = fuzz.token_sort_ratio(canonical, example.canonical) / 100
-            score = (1 - fuzzy_share) * lexical + fuzzy_share * similarity
-            if score > best.get(example.label, 0.0):
+            known = best.get(example.label, 0.0)
+            if lexical_share * lexical + fuzzy_share <= known:
+                continue  # even a perfect similarity would not beat this id's best example: skip computing it
+            # token_sort_ratio on both sides' sorted terms, which are sorted already.
+            similarity = fuzz.ratio(sorted_terms, example.sorted_terms) / 100
+            score = lexical_share * lexical + fuzzy_share * similarity
+            if score > known:
                 best[example.label] = score
         return sorted(best.items(), key=lambda item: item[1], reverse=True)
 
