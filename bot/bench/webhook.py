@@ -186,15 +186,10 @@ def bench_webhook(
     environment = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC, "LOG_LEVEL": "WARNING",
                    "TWILIO_ACCOUNT_SID": "", "TELEGRAM_BOT_TOKEN": ""}  # fmt: skip
     for count in workers:
-        port = _free_port()
-        bare = _start([sys.executable, "-m", "uvicorn", "bot.bench.bare:app", "--port", str(port), "--workers",
-                       str(count), "--log-level", "warning"], environment, port)  # fmt: skip
-        try:
-            ceiling = run_load(port, texts=texts, total=requests, concurrency=32, prefix="B")
-        finally:
-            _stop(bare)
-        lines.append(f"{'bare endpoint, ' + str(count) + ' worker(s)':26}{ceiling.rate:>9.0f}{ceiling.p50_ms:>9.1f}"
-                     f"{ceiling.p99_ms:>9.1f}{'1.00':>7}")  # fmt: skip
+        ceiling = _reference("bot.bench.bare:app", count, environment, texts, requests)
+        lines.append(_row(f"bare endpoint, {count} worker(s)", ceiling, ceiling))
+        protocol = _reference("bot.bench.bare:protocol_app", count, environment, texts, requests)
+        lines.append(_row(f"protocol only, {count} worker(s)", protocol, ceiling))
         for name, url in database_urls.items():
             if url.startswith("sqlite"):  # a fresh file; a stale -wal beside it would be replayed into it
                 database = url.removeprefix("sqlite:///")
@@ -209,9 +204,26 @@ def bench_webhook(
                 paced = run_load(port, texts=texts, total=2000, concurrency=64, rate=200.0, prefix=f"P{name[:1]}{count}")
             finally:
                 _stop(server)
-            lines.append(
-                f"{name + ', ' + str(count) + ' worker(s)':26}{result.rate:>9.0f}{result.p50_ms:>9.1f}"
-                f"{result.p99_ms:>9.1f}{result.rate / ceiling.rate:>7.2f}{paced.p99_ms:>11.1f}"
-                + (f"  ({result.errors + paced.errors} errors)" if result.errors + paced.errors else "")
-            )
+            lines.append(_row(f"{name}, {count} worker(s)", result, ceiling, paced))
+    lines.append("protocol only: signature, form and TwiML of a fixed answer, no understanding, no database")
     return "\n".join(lines)
+
+
+def _reference(app: str, workers: int, environment: dict[str, str], texts: list[str], requests: int) -> LoadResult:
+    """One of the reference endpoints of `bot.bench.bare` under the same load as the bot."""
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    server = _start(command, environment, port)
+    try:
+        return run_load(port, texts=texts, total=requests, concurrency=32, prefix="R")
+    finally:
+        _stop(server)
+
+
+def _row(name: str, result: LoadResult, ceiling: LoadResult, paced: LoadResult | None = None) -> str:
+    errors = result.errors + (paced.errors if paced else 0)
+    return (
+        f"{name:26}{result.rate:>9.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}{result.rate / ceiling.rate:>7.2f}"
+        + (f"{paced.p99_ms:>11.1f}" if paced else "")
+        + (f"  ({errors} errors)" if errors else "")
+    )
