@@ -58,6 +58,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.channels.telegram_staff import StaffDesk, external_id
 from bot.config import Settings
 from bot.dialogue import Engine, delivery
+from bot.dialogue.batching import TurnQueue
 from bot.dialogue.delivery import Outgoing, enqueue
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Reply, split_reply
@@ -285,6 +286,7 @@ class TelegramChannel:
     ):
         self.settings = settings
         self.engine = engine
+        self.turns = TurnQueue(engine.handle_many)  # concurrent updates decided in batches
         self.application = build_application(settings, rate_limiter)
         self.staff = (
             StaffDesk(
@@ -416,7 +418,7 @@ class TelegramChannel:
         attachments: tuple[Attachment, ...] = (),
         remove_keyboard: bool = False,
     ) -> list[Reply]:
-        """Hand one update to the engine (in a worker thread: it is synchronous) and send its replies."""
+        """Hand one update to the engine (batched with concurrent ones, in a worker thread) and send its replies."""
         chat_id = update.effective_chat.id
         incoming = Incoming(
             channel=CHANNEL,
@@ -427,7 +429,7 @@ class TelegramChannel:
             attachments=attachments,
             external_id=external_id(update),
         )
-        replies = await asyncio.to_thread(self.engine.handle, incoming)
+        replies = await self.turns.handle(incoming)
         await self.send_replies(chat_id, replies, remove_keyboard=remove_keyboard)
         return replies
 
