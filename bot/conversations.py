@@ -53,7 +53,3 @@ def _locked(session: Session, users: list[UserKey]) -> dict[UserKey, Conversatio
         for conversation in session.exec(_LOCK_ON_CHANNEL, params={"channel": channel, "keys": keys})
     }
 
-
-def get_or_create_conversation(session: Session, *, channel: str, user_key: str) -> Conversation:
-    """One user's conversation row, locked for this transaction where the database can lock rows."""
-    return lock_conversations(session, [(channel, user_key)])[(channel, user_key)]

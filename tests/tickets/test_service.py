@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.conversations import get_or_create_conversation
+from bot.conversations import lock_conversations
 from bot.models import Ticket, TicketEvent, utcnow
 from bot.tickets import service
 from bot.tickets.staff import StaffError, add_staff, authenticate, staff_by_name
 
 
 def open_one(session: Session, user: str = "+919876500001", category: str = "certificate.not_generated", sla_hours: int = 24) -> Ticket:
-    conversation = get_or_create_conversation(session, channel="console", user_key=user)
+    conversation = lock_conversations(session, [("console", user)])[("console", user)]
     conversation.recent = [{"from": "user", "text": "certificate nahi aaya"}]
     return service.open_ticket(
         session, conversation=conversation, employee_id=None, category=category, reason="asked",
