@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect, Request
@@ -304,20 +304,23 @@ def users_with_waiting(engine: Engine, user_keys: Iterable[str]) -> list[str]:
     keys = list(user_keys)
     if not keys:
         return []
-    query = (
-        select(Conversation.user_key)
-        .join(OutboxMessage, col(Conversation.id) == OutboxMessage.conversation_id)
-        .where(
-            Conversation.channel == CHANNEL,
-            col(Conversation.user_key).in_(keys),
-            col(OutboxMessage.delivered_at).is_(None),
-            col(OutboxMessage.failed_at).is_(None),
-        )
-        .distinct()
-    )
     # One statement that reads: no transaction to open and commit around it (two round trips fewer).
     with engine.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return list(connection.execute(query).scalars())
+        return list(connection.execute(_USERS_WITH_WAITING, {"keys": keys}).scalars())
+
+
+# Built once: composing a statement costs more than running it.
+_USERS_WITH_WAITING = (
+    select(Conversation.user_key)
+    .join(OutboxMessage, col(Conversation.id) == OutboxMessage.conversation_id)
+    .where(
+        Conversation.channel == CHANNEL,
+        col(Conversation.user_key).in_(bindparam("keys", expanding=True)),
+        col(OutboxMessage.delivered_at).is_(None),
+        col(OutboxMessage.failed_at).is_(None),
+    )
+    .distinct()
+)
 
 
 def twiml(replies: Iterable[Reply]) -> str:
