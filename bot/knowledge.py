@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,13 @@ class Knowledge:
     def title(self, topic_id: str, lang: str) -> str:
         """A topic's menu label in the given language."""
         return self.faqs[topic_id].title[lang]
+
+    def labelled_examples(self) -> Iterator[tuple[str, str]]:
+        """Every example question as (topic or intent id, text), FAQ topics first, in all writings."""
+        for entry in (*self.faqs.values(), *self.intents.values()):
+            for form in WRITING_FORMS:
+                for text in entry.examples[form]:
+                    yield entry.id, text
 
 
 class _LineLoader(yaml.SafeLoader):

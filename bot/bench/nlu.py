@@ -6,18 +6,11 @@ from rapidfuzz import process
 
 from bot.bench.common import percentiles, time_each
 from bot.brain import Brain
-from bot.knowledge import WRITING_FORMS
 
 
 def bench_nlu(brain: Brain, *, rounds: int = 3) -> str:
     """Understanding latency per message over every example in the knowledge base."""
-    knowledge = brain.knowledge
-    examples = [
-        text
-        for entry in (*knowledge.faqs.values(), *knowledge.intents.values())
-        for form in WRITING_FORMS
-        for text in entry.examples[form]
-    ]
+    examples = [text for _, text in brain.knowledge.labelled_examples()]
     # Afresh: every round must pay for the understanding, not find it remembered from the last round.
     ours = time_each(brain.matcher.understand_afresh, examples, rounds)
     bare = time_each(lambda query: process.extractOne(query, examples), examples, rounds)

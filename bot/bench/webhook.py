@@ -22,11 +22,11 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
-from bot.knowledge import WRITING_FORMS, load_knowledge
+from bot.channels.whatsapp import WEBHOOK_PATH as PATH
+from bot.knowledge import load_knowledge
 
 TOKEN = "bench-auth-token"
 PUBLIC = "https://helpdesk.bench.invalid"
-PATH = "/twilio/whatsapp"
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,7 @@ def message_texts(content_dir: Path) -> list[str]:
     Mostly different texts, so the bot's memory of recent messages rarely helps: a harder load than
     a real rush, where the same few questions come back again and again.
     """
-    knowledge = load_knowledge(content_dir)
-    texts = [
-        text
-        for entry in (*knowledge.faqs.values(), *knowledge.intents.values())
-        for form in WRITING_FORMS
-        for text in entry.examples[form]
-    ]
+    texts = [text for _, text in load_knowledge(content_dir).labelled_examples()]
     random.Random(7).shuffle(texts)
     return texts
 

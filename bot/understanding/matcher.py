@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge import WRITING_FORMS, Knowledge
+from bot.knowledge import Knowledge
 from bot.understanding.language import LanguageDetector
 from bot.understanding.normalise import normalise, stem
 
@@ -74,7 +73,7 @@ class Matcher:
         self._function_terms = {self._term(word) for word in lexicon.function_words}
         self.detector = LanguageDetector(knowledge, self._variants)
 
-        labelled = list(_labelled_examples(knowledge))
+        labelled = list(knowledge.labelled_examples())
         self._counts = Counter(word for _, text in labelled for word in normalise(text).split())
         self._trusted = set(self._variants) | set(self._synonyms) | set(lexicon.function_words)
         self._known_words = sorted(set(self._counts) | self._trusted)
@@ -209,9 +208,3 @@ class Matcher:
                 best[example.label] = score
         return sorted(best.items(), key=lambda item: item[1], reverse=True)
 
-
-def _labelled_examples(knowledge: Knowledge) -> Iterable[tuple[str, str]]:
-    for entry in (*knowledge.faqs.values(), *knowledge.intents.values()):
-        for form in WRITING_FORMS:
-            for text in entry.examples[form]:
-                yield entry.id, text
