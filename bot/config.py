@@ -18,9 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = "sqlite:///helpdesk.db"
-    content_dir: Path = Field(
-        default=PROJECT_ROOT, description="folder holding faq/, intents/ and locales/"
-    )
+    content_dir: Path = Field(default=PROJECT_ROOT, description="folder holding faq/, intents/ and locales/")
     default_language: str = Field(default="hi", pattern="^(en|hi)$")
     timezone: str = "Asia/Kolkata"
     ticket_prefix: str = "HD-"

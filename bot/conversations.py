@@ -16,7 +16,9 @@ UserKey = tuple[str, str]  # (channel, user_key)
 # Built once: composing a statement costs more than running it on a warm connection.
 _LOCK_ON_CHANNEL = (
     select(Conversation)
-    .where(Conversation.channel == bindparam("channel"), col(Conversation.user_key).in_(bindparam("keys", expanding=True)))
+    .where(
+        Conversation.channel == bindparam("channel"), col(Conversation.user_key).in_(bindparam("keys", expanding=True))
+    )
     .order_by(col(Conversation.id))
     .with_for_update()
 )
@@ -38,7 +40,9 @@ def lock_conversations(session: Session, users: Iterable[UserKey]) -> dict[UserK
         # same row meanwhile; then use theirs.
         rows = [{"channel": channel, "user_key": key, "recent": []} for channel, key in missing]
         insert = dialect_insert(session.get_bind())
-        session.connection().execute(insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "user_key"]), rows)
+        session.connection().execute(
+            insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "user_key"]), rows
+        )
         found.update(_locked(session, missing))
     return found
 
@@ -52,4 +56,3 @@ def _locked(session: Session, users: list[UserKey]) -> dict[UserKey, Conversatio
         for channel, keys in by_channel.items()
         for conversation in session.exec(_LOCK_ON_CHANNEL, params={"channel": channel, "keys": keys})
     }
-

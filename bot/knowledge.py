@@ -117,7 +117,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as stream:
-            return yaml.load(stream, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+            return yaml.load(stream, Loader=_LineLoader)
     except UnicodeDecodeError as error:
         raise ContentError(path, f"not UTF-8 text ({error.reason})") from error
     except yaml.YAMLError as error:

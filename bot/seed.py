@@ -181,9 +181,7 @@ STATES: tuple[State, ...] = (
     ),
 )
 # fmt: on
-STATE_BY_DISTRICT: dict[str, State] = {
-    district.name: state for state in STATES for district in state.districts
-}
+STATE_BY_DISTRICT: dict[str, State] = {district.name: state for state in STATES for district in state.districts}
 
 
 # --- Departments and their Capacity Building Plans -----------------------------------------------
@@ -455,17 +453,13 @@ class _Person:
     enrolments: tuple[tuple[str, Row], ...]
 
 
-def seed_database(
-    session: Session, *, employees: int = 3000, seed: int = 2026, today: date
-) -> SeedSummary:
+def seed_database(session: Session, *, employees: int = 3000, seed: int = 2026, today: date) -> SeedSummary:
     """Fill an empty database with sample users and generated employees; leave a used one alone."""
     if employees < len(SAMPLE_USERS):
         raise ValueError(f"employees must be at least {len(SAMPLE_USERS)}, the sample users")
     if session.exec(select(Employee.id).limit(1)).first() is not None:
         return SeedSummary(employees=0, courses=0, enrolments=0)
-    draws = _Draws(
-        rng=random.Random(seed), today=today, phones={user.phone for user in SAMPLE_USERS}
-    )
+    draws = _Draws(rng=random.Random(seed), today=today, phones={user.phone for user in SAMPLE_USERS})
     people = [_sample_person(user, draws) for user in SAMPLE_USERS]
     people += [_generated_person(draws) for _ in range(employees - len(SAMPLE_USERS))]
     course_ids, courses_added = _ensure_courses(session)
@@ -492,13 +486,9 @@ def _ensure_courses(session: Session) -> tuple[dict[str, int], int]:
     return {course.key: existing[course.content_id] for course in COURSES}, len(missing)
 
 
-def _insert_people(
-    session: Session, people: list[_Person], course_ids: dict[str, int], *, stamp: datetime
-) -> int:
+def _insert_people(session: Session, people: list[_Person], course_ids: dict[str, int], *, stamp: datetime) -> int:
     """Bulk-insert the employees, then their enrolments; the number of enrolments written."""
-    employee_rows = [
-        {**person.employee, "created_at": stamp, "updated_at": stamp} for person in people
-    ]
+    employee_rows = [{**person.employee, "created_at": stamp, "updated_at": stamp} for person in people]
     employee_ids = (
         session.execute(
             insert(Employee).returning(Employee.id, sort_by_parameter_order=True),
@@ -566,9 +556,7 @@ def _generated_person(draws: _Draws) -> _Person:
     state = _weighted(rng, STATES, [s.weight for s in STATES])
     district = rng.choice(state.districts)
     department = _weighted(rng, DEPARTMENTS, [d.weight for d in DEPARTMENTS])
-    designation = _weighted(
-        rng, department.designations, [d.weight for d in department.designations]
-    )
+    designation = _weighted(rng, department.designations, [d.weight for d in department.designations])
     female = rng.random() < designation.female_share
     first = rng.choice(state.female_names if female else state.male_names)
     surname = rng.choice(state.surnames)
@@ -576,9 +564,7 @@ def _generated_person(draws: _Draws) -> _Person:
     employee = {
         "name": f"{first} {surname}",
         "phone": _unique(draws.phones, lambda: f"+91{rng.randint(6, 9)}{rng.randrange(10**9):09d}"),
-        "email": _email(first, surname, department, state, rng)
-        if rng.random() < EMAIL_SHARE
-        else None,
+        "email": _email(first, surname, department, state, rng) if rng.random() < EMAIL_SHARE else None,
         "external_id": _external_id(state, department, draws),
         "ministry": state.ministry,
         "department": department.name,
@@ -588,9 +574,7 @@ def _generated_person(draws: _Draws) -> _Person:
         "district": district.name,
         "preferred_lang": _weighted(rng, LANGUAGES, state.language_weights),
     }
-    return _Person(
-        employee=employee, enrolments=_generated_enrolments(draws, department, designation)
-    )
+    return _Person(employee=employee, enrolments=_generated_enrolments(draws, department, designation))
 
 
 def _generated_enrolments(
@@ -618,9 +602,7 @@ def _random_enrolment(draws: _Draws, course: str, *, mandatory: bool, pending: b
         status = NOT_STARTED if rng.random() < NOT_STARTED_SHARE else IN_PROGRESS
         progress = 0 if status is NOT_STARTED else rng.randint(1, 99)
         overdue = rng.random() < OVERDUE_SHARE
-        batch_end = draws.today + timedelta(
-            days=-rng.randint(1, 30) if overdue else rng.randint(1, 60)
-        )
+        batch_end = draws.today + timedelta(days=-rng.randint(1, 30) if overdue else rng.randint(1, 60))
     else:
         status, progress = COMPLETED, 100
         batch_end = draws.today + timedelta(days=rng.randint(-60, 60))
@@ -651,14 +633,10 @@ def _enrolment(
     enrolled_on = last_possible_day - timedelta(days=rng.randint(7, 120))
     completed_on = None
     if status is COMPLETED:
-        completed_on = enrolled_on + timedelta(
-            days=rng.randint(1, (last_possible_day - enrolled_on).days)
-        )
+        completed_on = enrolled_on + timedelta(days=rng.randint(1, (last_possible_day - enrolled_on).days))
     certificate_id = None
     if certificate and completed_on is not None:
-        certificate_id = _unique(
-            draws.certificate_ids, lambda: f"CERT-{completed_on.year}-{rng.randrange(10**7):07d}"
-        )
+        certificate_id = _unique(draws.certificate_ids, lambda: f"CERT-{completed_on.year}-{rng.randrange(10**7):07d}")
     return {
         "status": status.value,
         "progress": progress,
@@ -678,9 +656,7 @@ def _designation(department: Department, title: str) -> Designation:
     return next(d for d in department.designations if d.title == title)
 
 
-def _email(
-    first: str, surname: str, department: Department, state: State, rng: random.Random
-) -> str:
+def _email(first: str, surname: str, department: Department, state: State, rng: random.Random) -> str:
     """An official-looking address such as sunita.sahu27@health.cg.gov.in."""
     mailbox = f"{first.lower()}.{surname.lower()}{rng.randint(1, 99)}"
     return f"{mailbox}@{department.mail_name}.{state.mail_domain}.gov.in"

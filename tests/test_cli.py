@@ -98,7 +98,9 @@ def test_broken_content_stops_start_up_with_file_line_entry_and_field(tmp_path):
     for folder in ("faq", "intents", "locales"):
         shutil.copytree(PROJECT_ROOT / folder, content / folder)
     path = content / "faq" / "certificates.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("  answer:\n    en:", "  answer:\n    xx:", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("  answer:\n    en:", "  answer:\n    xx:", 1), encoding="utf-8"
+    )
     result = run(tmp_path, "ask", "hello", env={"CONTENT_DIR": str(content)})
     assert result.returncode == 2
     assert "certificates.yaml:" in result.stderr and "field 'answer.en': is missing or empty" in result.stderr

@@ -16,9 +16,7 @@ LOCALES = PROJECT_ROOT / "locales"
 
 
 def messages_in_code() -> set[str]:
-    found = extract_from_dir(
-        PROJECT_ROOT / "bot", method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()
-    )
+    found = extract_from_dir(PROJECT_ROOT / "bot", method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=())
     return {message for _, _, message, _, _ in found}
 
 

@@ -91,11 +91,17 @@ def test_a_valid_file_loads(tmp_path):
 @pytest.mark.parametrize(
     ("broken", "expected"),
     [
-        (GOOD_ENTRY.replace("    hi: एक जवाब।\n", ""), r"demo\.yaml:1, entry 'demo\.topic', field 'answer\.hi': is missing"),
+        (
+            GOOD_ENTRY.replace("    hi: एक जवाब।\n", ""),
+            r"demo\.yaml:1, entry 'demo\.topic', field 'answer\.hi': is missing",
+        ),
         (GOOD_ENTRY.replace("An answer.", '""'), r"field 'answer\.en': is missing or empty"),
         (GOOD_ENTRY.replace("    hi-Latn: [demo sawal]\n", ""), r"field 'examples\.hi-Latn': is missing"),
         (GOOD_ENTRY.replace("एक जवाब।", "An answer in English"), r"field 'answer\.hi': must be written in Devanagari"),
-        (GOOD_ENTRY.replace("[डेमो सवाल]", "[demo in latin]"), r"field 'examples\.hi\[1\]': 'demo in latin' should be in Devanagari"),
+        (
+            GOOD_ENTRY.replace("[डेमो सवाल]", "[demo in latin]"),
+            r"field 'examples\.hi\[1\]': 'demo in latin' should be in Devanagari",
+        ),
         (GOOD_ENTRY + "  escalate: maybe\n", r"field 'escalate': must be one of none, offer"),
         (GOOD_ENTRY + "  personal: sometimes\n", r"field 'personal': must be true or false"),
         (GOOD_ENTRY.replace("An answer.", "x" * (MAX_ANSWER_CHARS + 1)), r"field 'answer\.en': has 601 characters"),
@@ -118,14 +124,10 @@ def test_a_duplicate_id_across_files_names_both(tmp_path):
 
 def test_intents_must_be_exactly_the_engines(tmp_path):
     path = tmp_path / "intents.yaml"
-    path.write_text(
-        "- id: greet\n  examples: {en: [hi], hi: [नमस्ते], hi-Latn: [namaste]}\n", encoding="utf-8"
-    )
+    path.write_text("- id: greet\n  examples: {en: [hi], hi: [नमस्ते], hi-Latn: [namaste]}\n", encoding="utf-8")
     with pytest.raises(ContentError, match="intents missing: thanks, help"):
         load_intents(path)
-    path.write_text(
-        "- id: dance\n  examples: {en: [dance], hi: [नाचो], hi-Latn: [naacho]}\n", encoding="utf-8"
-    )
+    path.write_text("- id: dance\n  examples: {en: [dance], hi: [नाचो], hi-Latn: [naacho]}\n", encoding="utf-8")
     with pytest.raises(ContentError, match="entry 'dance', field 'id': unknown intent"):
         load_intents(path)
 

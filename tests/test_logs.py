@@ -21,7 +21,9 @@ def test_user_keys_and_messages_are_reduced():
 
 
 def test_json_lines_are_masked_too():
-    record = logging.LogRecord("bot", logging.INFO, __file__, 1, "user %s wrote from %s", ("a@b.gov.in", "+919876543210"), None)
+    record = logging.LogRecord(
+        "bot", logging.INFO, __file__, 1, "user %s wrote from %s", ("a@b.gov.in", "+919876543210"), None
+    )
     MaskingFilter().filter(record)
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "user a***@b.gov.in wrote from +91******3210"

@@ -60,9 +60,7 @@ def enrolments(engine: Engine, phone: str | None = None) -> list[tuple[Enrolment
 def projection(engine: Engine) -> tuple[list[tuple], list[tuple]]:
     """Every seeded value except surrogate ids, in a stable order."""
     employee_columns = [c for c in Employee.__table__.c if c.name != "id"]
-    enrolment_columns = [
-        c for c in Enrolment.__table__.c if c.name not in ("id", "employee_id", "course_id")
-    ]
+    enrolment_columns = [c for c in Enrolment.__table__.c if c.name not in ("id", "employee_id", "course_id")]
     with db.session_scope(engine) as session:
         people = session.execute(select(*employee_columns).order_by(Employee.external_id)).all()
         taken = session.execute(
@@ -265,9 +263,7 @@ def test_the_constable_finished_a_course_without_a_certificate(db_engine):
 
     rows = [enrolment for enrolment, _ in enrolments(db_engine, "+919876500002")]
     assert any(
-        row.status == EnrolmentStatus.COMPLETED
-        and row.progress == 100
-        and not row.certificate_generated
+        row.status == EnrolmentStatus.COMPLETED and row.progress == 100 and not row.certificate_generated
         for row in rows
     )
 
@@ -277,19 +273,14 @@ def test_the_teacher_has_completed_everything(db_engine):
 
     rows = [enrolment for enrolment, _ in enrolments(db_engine, "+919876500003")]
     assert rows
-    assert all(
-        row.status == EnrolmentStatus.COMPLETED and row.certificate_generated for row in rows
-    )
+    assert all(row.status == EnrolmentStatus.COMPLETED and row.certificate_generated for row in rows)
 
 
 def test_the_anm_is_past_a_mandatory_batch_end(db_engine):
     seed_into(db_engine)
 
     rows = [enrolment for enrolment, _ in enrolments(db_engine, "+919876500004")]
-    assert any(
-        row.mandatory and row.status != EnrolmentStatus.COMPLETED and row.batch_end_date < TODAY
-        for row in rows
-    )
+    assert any(row.mandatory and row.status != EnrolmentStatus.COMPLETED and row.batch_end_date < TODAY for row in rows)
 
 
 def test_the_patwari_has_several_courses_in_progress(db_engine):

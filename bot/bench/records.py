@@ -107,7 +107,9 @@ def bench_status(*, database: Path, brain: Brain, samples: int = 2000) -> str:
     """Own-status latency on a loaded database: lookup and reply, and a whole `my status` turn."""
     engine = create_db_engine(f"sqlite:///{database}")
     with sqlite3.connect(database) as connection:
-        phones = [phone for (phone,) in connection.execute("SELECT phone FROM employee ORDER BY random() LIMIT ?", (samples,))]
+        phones = [
+            phone for (phone,) in connection.execute("SELECT phone FROM employee ORDER BY random() LIMIT ?", (samples,))
+        ]
     replies = StatusReplies(brain.texts)
     today = date(2026, 11, 24)
 
@@ -120,13 +122,21 @@ def bench_status(*, database: Path, brain: Brain, samples: int = 2000) -> str:
         with sqlite3.connect(database) as connection:
             connection.execute(
                 "SELECT * FROM enrolment JOIN course ON course.id = enrolment.course_id WHERE employee_id = "
-                "(SELECT id FROM employee WHERE phone = ?)", (phone,)
+                "(SELECT id FROM employee WHERE phone = ?)",
+                (phone,),
             ).fetchall()
 
     dialogue = Engine(brain=brain, db=engine, settings=get_settings(), today=lambda: today)
     turn = lambda phone: dialogue.handle(Incoming("console", phone, "mera status", verified_phone=phone))  # noqa: E731
-    lines = [f"status lookups: {len(phones)} random employees of {database.name}", f"{'':34}{'p50 ms':>10}{'p99 ms':>10}"]
-    for label, function in (("lookup + Hindi reply", lookup), ("whole 'mera status' turn", turn), ("bare indexed SELECT (sqlite3)", bare)):
+    lines = [
+        f"status lookups: {len(phones)} random employees of {database.name}",
+        f"{'':34}{'p50 ms':>10}{'p99 ms':>10}",
+    ]
+    for label, function in (
+        ("lookup + Hindi reply", lookup),
+        ("whole 'mera status' turn", turn),
+        ("bare indexed SELECT (sqlite3)", bare),
+    ):
         p50, p99 = percentiles(time_each(function, phones, 1))
         lines.append(f"{label:34}{p50:>10.3f}{p99:>10.3f}")
     return "\n".join(lines)

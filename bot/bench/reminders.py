@@ -154,5 +154,7 @@ def bench_rate(*, rate: float = 80.0, seconds: float = 60.0, workdir: Path) -> s
     elapsed = time.perf_counter() - start
     db.dispose()
     achieved = channel.count / elapsed
-    return (f"rate limit {rate:g}/s for {elapsed:.0f} s: {channel.count:,} sends, {achieved:.1f}/s = "
-            f"{achieved / rate:.1%} of the limit (target >= 95%)")
+    return (
+        f"rate limit {rate:g}/s for {elapsed:.0f} s: {channel.count:,} sends, {achieved:.1f}/s = "
+        f"{achieved / rate:.1%} of the limit (target >= 95%)"
+    )

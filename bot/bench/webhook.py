@@ -167,9 +167,7 @@ def _stop(server: subprocess.Popen) -> None:
     server.wait(timeout=30)
 
 
-def bench_webhook(
-    *, database_urls: dict[str, str], workers: tuple[int, ...], requests: int, content_dir: Path
-) -> str:
+def bench_webhook(*, database_urls: dict[str, str], workers: tuple[int, ...], requests: int, content_dir: Path) -> str:
     """Throughput and latency of the real webhook beside the bare endpoint, per database and workers."""
     texts = message_texts(content_dir)
     lines = [
@@ -190,12 +188,18 @@ def bench_webhook(
                 for suffix in ("", "-wal", "-shm", "-writer.lock"):
                     Path(database + suffix).unlink(missing_ok=True)
             env = {**environment, "DATABASE_URL": url}
-            subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL
+            )
             port = _free_port()
-            server = _start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(count)], env, port)
+            server = _start(
+                [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(count)], env, port
+            )
             try:
                 result = run_load(port, texts=texts, total=requests, concurrency=32, prefix=f"{name[:1]}{count}")
-                paced = run_load(port, texts=texts, total=2000, concurrency=64, rate=200.0, prefix=f"P{name[:1]}{count}")
+                paced = run_load(
+                    port, texts=texts, total=2000, concurrency=64, rate=200.0, prefix=f"P{name[:1]}{count}"
+                )
             finally:
                 _stop(server)
             lines.append(_row(f"{name}, {count} worker(s)", result, ceiling, paced))
@@ -206,7 +210,18 @@ def bench_webhook(
 def _reference(app: str, workers: int, environment: dict[str, str], texts: list[str], requests: int) -> LoadResult:
     """One of the reference endpoints of `bot.bench.bare` under the same load as the bot."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
     server = _start(command, environment, port)
     try:
         return run_load(port, texts=texts, total=requests, concurrency=32, prefix="R")

@@ -444,7 +444,9 @@ class TelegramChannel:
                 return
             except (RetryAfter, NetworkError) as error:
                 logger.warning("telegram reply to chat %s not sent (%s); queued for the outbox", chat_id, error)
-                await asyncio.to_thread(enqueue, self.engine, channel=CHANNEL, user_key=str(chat_id), replies=replies[index:])
+                await asyncio.to_thread(
+                    enqueue, self.engine, channel=CHANNEL, user_key=str(chat_id), replies=replies[index:]
+                )
                 return
 
     async def send_reply(self, chat_id: int, reply: Reply, *, remove_keyboard: bool = False) -> list[int]:
@@ -539,7 +541,9 @@ class TelegramChannel:
         backoff = 1.0
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=list(ALLOWED_UPDATES))
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=timeout, allowed_updates=list(ALLOWED_UPDATES)
+                )
             except RetryAfter as error:
                 await asyncio.sleep(retry_after_seconds(error))
                 continue

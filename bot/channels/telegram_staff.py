@@ -49,7 +49,11 @@ QUEUE_LINES = 30  # /tickets shows the oldest open tickets, this many
 RECENT_USER_MESSAGES = 5
 EXCERPT_CHARS = 300
 POST_LIMIT = 4096
-REASONS = {"asked": "asked for a person", "not_helped": "an answer did not help", "not_understood": "the bot did not understand"}
+REASONS = {
+    "asked": "asked for a person",
+    "not_helped": "an answer did not help",
+    "not_understood": "the bot did not understand",
+}
 LANGUAGES = {"en": "English", "hi": "Hindi"}
 
 
@@ -130,7 +134,9 @@ class StaffDesk:
             if await asyncio.to_thread(_record_post, session, ticket_id, message.message_id):
                 return 1
             # Another worker posted it first (SQLite cannot lock the row): take ours back.
-            await self._quietly(self.application.bot.delete_message(chat_id=self.chat_id, message_id=message.message_id))
+            await self._quietly(
+                self.application.bot.delete_message(chat_id=self.chat_id, message_id=message.message_id)
+            )
             return 0
         finally:
             try:
@@ -213,7 +219,9 @@ class StaffDesk:
     async def _announce(self, outcome: Outcome) -> None:
         """After a button press: the outcome under the ticket's post, and its button removed."""
         await self._quietly(
-            self.application.bot.send_message(chat_id=self.chat_id, text=outcome.text, reply_parameters=_under(outcome.post_id))
+            self.application.bot.send_message(
+                chat_id=self.chat_id, text=outcome.text, reply_parameters=_under(outcome.post_id)
+            )
         )
         if outcome.post_id:
             await self._retire_button(outcome.post_id)
@@ -235,7 +243,9 @@ class StaffDesk:
 
     # Database work (in a worker thread) ----------------------------------------------------
 
-    def _act(self, update: Update, action: str, *, ref: str | None = None, post_id: int | None = None, text: str = "") -> Outcome:
+    def _act(
+        self, update: Update, action: str, *, ref: str | None = None, post_id: int | None = None, text: str = ""
+    ) -> Outcome:
         """One staff action in one transaction with the update's receipt; refused unless staff."""
         sender = update.effective_user
         with session_scope(self.db) as session:
@@ -252,7 +262,9 @@ class StaffDesk:
                     ticket = _ACTIONS[action](session, ref=ticket_ref, staff=member, text=text)
             except service.TicketError as error:
                 return Outcome(f"{error}.", ref=ticket_ref)
-            return Outcome(DONE[action].format(ref=ticket.ref, name=member.name), ticket.ref, ticket.staff_post_id, done=True)
+            return Outcome(
+                DONE[action].format(ref=ticket.ref, name=member.name), ticket.ref, ticket.staff_post_id, done=True
+            )
 
     def _ref(self, session: Session, ref: str | None, post_id: int | None) -> str | None:
         """The ticket meant: named (`HD-000123`, `123`) or the one whose post was replied to."""
@@ -396,7 +408,9 @@ def _lock_next_unposted(session: Session, zone: ZoneInfo) -> tuple[int, str, str
     """The oldest active ticket without a post, locked (PostgreSQL) and skipped by other workers."""
     ticket = session.exec(
         select(Ticket)
-        .where(col(Ticket.staff_post_id).is_(None), col(Ticket.status).in_(ACTIVE_STATUSES), col(Ticket.ref).is_not(None))
+        .where(
+            col(Ticket.staff_post_id).is_(None), col(Ticket.status).in_(ACTIVE_STATUSES), col(Ticket.ref).is_not(None)
+        )
         .order_by(col(Ticket.id))
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -425,10 +439,12 @@ def _close(session: Session) -> None:
 
 def _flag_overdue(db: DatabaseEngine, now: datetime, zone: ZoneInfo) -> list[tuple[int, int | None, str]]:
     with session_scope(db) as session:
-        return [(ticket.id, ticket.staff_post_id, overdue_text(session, ticket, zone)) for ticket in service.flag_overdue(session, now=now)]
+        return [
+            (ticket.id, ticket.staff_post_id, overdue_text(session, ticket, zone))
+            for ticket in service.flag_overdue(session, now=now)
+        ]
 
 
 def _unflag(db: DatabaseEngine, ticket_id: int) -> None:
     with session_scope(db) as session:
         session.execute(sql_update(Ticket).where(Ticket.id == ticket_id).values(overdue_flagged_at=None))
-

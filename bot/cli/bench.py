@@ -26,7 +26,9 @@ def bench_nlu(
 def bench_import(
     rows: Annotated[int, typer.Option(min=10, help="enrolment rows in the generated report")] = 1_000_000,
     employees: Annotated[int, typer.Option(min=1, help="distinct employees")] = 400_000,
-    workdir: Annotated[Path, typer.Option(file_okay=False, help="where the report and database go")] = Path("bench-data"),
+    workdir: Annotated[Path, typer.Option(file_okay=False, help="where the report and database go")] = Path(
+        "bench-data"
+    ),
 ) -> None:
     """Import a generated state-sized report into SQLite: rows/s and peak memory beside the ceiling."""
     from bot.bench.records import bench_import as run
@@ -37,7 +39,9 @@ def bench_import(
 
 @bench_app.command("status")
 def bench_status(
-    database: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="a database from `bench import`")] = Path("bench-data/bench.db"),
+    database: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="a database from `bench import`")] = Path(
+        "bench-data/bench.db"
+    ),
     samples: Annotated[int, typer.Option(min=10)] = 2000,
 ) -> None:
     """Own-status latency (p50, p99) on a loaded database beside a bare indexed SELECT."""

@@ -55,8 +55,10 @@ def ask(
             typer.echo(json.dumps(result, ensure_ascii=False))
         else:
             alternatives = ", ".join(result["alternatives"]) or "-"
-            typer.echo(f"{text}\n  lang={result['lang']} match={result['match']} score={result['score']:.2f} "
-                       f"alternatives={alternatives}")
+            typer.echo(
+                f"{text}\n  lang={result['lang']} match={result['match']} score={result['score']:.2f} "
+                f"alternatives={alternatives}"
+            )
 
 
 @app.command("eval")
@@ -102,7 +104,6 @@ def seed(
     with db.session_scope(db.get_engine()) as session:
         summary = seed_database(session, employees=employees, today=date.today())
     if summary.employees:
-        typer.echo(f"seeded {summary.employees} employees, {summary.courses} courses, "
-                   f"{summary.enrolments} enrolments")
+        typer.echo(f"seeded {summary.employees} employees, {summary.courses} courses, {summary.enrolments} enrolments")
     else:
         typer.echo("the database already holds employees: nothing seeded")

@@ -41,8 +41,10 @@ def remind_plan(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         return
-    typer.echo(f"planned: {summary.total} new reminders "
-               + ", ".join(f"{name} {count} ({summary.periods.get(name, '')})" for name, count in summary.planned.items()))
+    typer.echo(
+        f"planned: {summary.total} new reminders "
+        + ", ".join(f"{name} {count} ({summary.periods.get(name, '')})" for name, count in summary.planned.items())
+    )
     for name in summary.not_running:
         typer.echo(f"not running now: {name}")
 

@@ -58,8 +58,10 @@ def tickets_list(
         typer.echo("no tickets")
     for row in rows:
         flag = "  OVERDUE" if row["overdue"] else ""
-        typer.echo(f"{row['ref']}  {row['status']:<16} {row['category']:<32} {row['lang']:<3} {row['channel']:<9} "
-                   f"{row['assignee'] or '-':<10} due {row['sla_due']}{flag}")
+        typer.echo(
+            f"{row['ref']}  {row['status']:<16} {row['category']:<32} {row['lang']:<3} {row['channel']:<9} "
+            f"{row['assignee'] or '-':<10} due {row['sla_due']}{flag}"
+        )
 
 
 @tickets_app.command("show")
@@ -73,10 +75,14 @@ def tickets_show(ref: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
     if as_json:
         typer.echo(json.dumps(detail, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"{detail['ref']}  {detail['status']}  {detail['category']}  lang={detail['lang']}  "
-               f"channel={detail['channel']}  user={detail['user']}  assignee={detail['assignee'] or '-'}")
-    typer.echo(f"opened {detail['created_at']} ({detail['reason']}), due {detail['sla_due']}"
-               + ("  OVERDUE" if detail["overdue"] else ""))
+    typer.echo(
+        f"{detail['ref']}  {detail['status']}  {detail['category']}  lang={detail['lang']}  "
+        f"channel={detail['channel']}  user={detail['user']}  assignee={detail['assignee'] or '-'}"
+    )
+    typer.echo(
+        f"opened {detail['created_at']} ({detail['reason']}), due {detail['sla_due']}"
+        + ("  OVERDUE" if detail["overdue"] else "")
+    )
     for line in detail["transcript"]:
         attachment = f" [{line['attachment_kind']}: {line['attachment_ref']}]" if line["attachment_kind"] else ""
         typer.echo(f"  {line['at']}  {line['author']:<6} {line['text']}{attachment}")
@@ -118,7 +124,9 @@ def tickets_resolve(ref: str, staff: Annotated[str, typer.Option(help="staff nam
 @staff_app.command("add")
 def staff_add(
     name: str,
-    telegram_id: Annotated[int | None, typer.Option("--telegram-id", help="their Telegram user id, for the staff group")] = None,
+    telegram_id: Annotated[
+        int | None, typer.Option("--telegram-id", help="their Telegram user id, for the staff group")
+    ] = None,
 ) -> None:
     """Create a staff account; asks for the web console password on a terminal (stdin otherwise)."""
     from bot.tickets.staff import add_staff
@@ -131,8 +139,13 @@ def staff_add(
 
 def _read_password() -> str | None:
     if sys.stdin.isatty():
-        password = typer.prompt("password for the web console (empty: none)", hide_input=True,
-                                confirmation_prompt=True, default="", show_default=False)
+        password = typer.prompt(
+            "password for the web console (empty: none)",
+            hide_input=True,
+            confirmation_prompt=True,
+            default="",
+            show_default=False,
+        )
     else:
         password = sys.stdin.readline().rstrip("\n")
     return password or None

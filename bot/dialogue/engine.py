@@ -120,9 +120,7 @@ class Engine:
                 logger.warning("a batch of %d messages failed; handling them one by one", len(messages), exc_info=True)
                 return [self.handle(incoming) for incoming in messages]
             incoming = messages[0]
-            logger.exception(
-                "failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key)
-            )
+            logger.exception("failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key))
             lang = self._stored_language(incoming)
             apology = Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))
             outcomes = [_Decided([apology], lang, "error")]
@@ -146,7 +144,9 @@ class Engine:
             new = first_deliveries(
                 session, [(incoming.channel, incoming.external_id) for incoming in messages if incoming.external_id]
             )
-            conversations = lock_conversations(session, [(incoming.channel, incoming.user_key) for incoming in messages])
+            conversations = lock_conversations(
+                session, [(incoming.channel, incoming.user_key) for incoming in messages]
+            )
             outcomes = []
             for incoming in messages:
                 receipt = (incoming.channel, incoming.external_id)
@@ -202,14 +202,22 @@ class Engine:
         turn.lang = self._reply_language(conversation, understanding.lang, normalised)
         logger.info(
             "message channel=%s user=%s text=%s lang=%s match=%s score=%.2f",
-            incoming.channel, mask(incoming.user_key), mask(turn.text), understanding.lang,
-            understanding.match, understanding.score,
+            incoming.channel,
+            mask(incoming.user_key),
+            mask(turn.text),
+            understanding.lang,
+            understanding.match,
+            understanding.score,
         )
         if ticket is not None:
             return self._in_ticket_mode(turn, ticket, understanding)
         if understanding.lang is None:
             turn.outcome = "invalid"
-            return [Reply(self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them."))]
+            return [
+                Reply(
+                    self.t(turn.lang, "I can read English and Hindi only. Please write your question in one of them.")
+                )
+            ]
         yes_no = (conversation.pending or {}).get("yes_no")
         if yes_no:
             answer = self._yes_or_no(normalised)
@@ -335,7 +343,9 @@ class Engine:
         if choice in RATING_KEYS:
             return self._rate(turn, int(value))
         if choice == "yes":
-            return [Reply(self.t(turn.lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))]
+            return [
+                Reply(self.t(turn.lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))
+            ]
         if choice == "no":
             return [self._offer_helpdesk(turn.lang)]
         if choice == "escalate":
@@ -450,8 +460,8 @@ class Engine:
     def _menu(self, turn: Turn) -> list[Reply]:
         text = self.t(
             turn.lang,
-            "Type your question in your own words, for example \"OTP not received\" or "
-            "\"certificate not generated\". Or choose:",
+            'Type your question in your own words, for example "OTP not received" or '
+            '"certificate not generated". Or choose:',
         )
         return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
 
@@ -494,11 +504,25 @@ class Engine:
 
     def _reminders_stop(self, turn: Turn) -> list[Reply]:
         turn.conversation.reminders_opted_out = True
-        return [Reply(self.t(turn.lang, "Done: you will not get course reminders any more. To get them again, write \"start reminders\"."))]
+        return [
+            Reply(
+                self.t(
+                    turn.lang,
+                    'Done: you will not get course reminders any more. To get them again, write "start reminders".',
+                )
+            )
+        ]
 
     def _reminders_start(self, turn: Turn) -> list[Reply]:
         turn.conversation.reminders_opted_out = False
-        return [Reply(self.t(turn.lang, "Done: you will get reminders about your pending courses again. To stop them, write \"stop reminders\"."))]
+        return [
+            Reply(
+                self.t(
+                    turn.lang,
+                    'Done: you will get reminders about your pending courses again. To stop them, write "stop reminders".',
+                )
+            )
+        ]
 
 
 def clean_text(text: str) -> str:

@@ -22,7 +22,13 @@ class StatusReplies:
         t = self.t
         header = t(lang, "{name}, your courses (records for {phone}):", name=view.name, phone=mask_phone(view.phone))
         if not view.courses:
-            return Reply(f"{header}\n\n" + t(lang, "No course enrolments are in your department's report yet. Courses you join on iGOT appear here after the next report is imported."))
+            return Reply(
+                f"{header}\n\n"
+                + t(
+                    lang,
+                    "No course enrolments are in your department's report yet. Courses you join on iGOT appear here after the next report is imported.",
+                )
+            )
         summary = t(
             lang,
             "{done} of {total} completed; {mandatory} mandatory still pending.",
@@ -41,9 +47,11 @@ class StatusReplies:
                 sections.append("\n".join([title, *(self.course_line(lang, line) for line in lines)]))
         hints = self.hints(lang, view.courses)
         sections.extend(hints)
-        options = (Option("intent:human", t(lang, "Talk to a person")),) if any(
-            line.certificate_late for line in view.courses
-        ) else ()
+        options = (
+            (Option("intent:human", t(lang, "Talk to a person")),)
+            if any(line.certificate_late for line in view.courses)
+            else ()
+        )
         return Reply("\n\n".join(sections), options)
 
     def section(self, lang: str, view: StatusView, topic: str) -> str:
@@ -69,11 +77,21 @@ class StatusReplies:
         t = self.t
         parts = [f"• {line.title(lang)}"]
         if not line.pending:
-            done = t(lang, "completed on {date}", date=self.texts.date(lang, line.completed_on)) if line.completed_on else t(lang, "completed")
+            done = (
+                t(lang, "completed on {date}", date=self.texts.date(lang, line.completed_on))
+                if line.completed_on
+                else t(lang, "completed")
+            )
             parts.append(done)
-            parts.append(t(lang, "certificate ready") if line.certificate_generated else t(lang, "certificate not generated yet"))
+            parts.append(
+                t(lang, "certificate ready") if line.certificate_generated else t(lang, "certificate not generated yet")
+            )
         else:
-            state = t(lang, "not started") if line.progress == 0 else t(lang, "in progress, {progress}%", progress=line.progress)
+            state = (
+                t(lang, "not started")
+                if line.progress == 0
+                else t(lang, "in progress, {progress}%", progress=line.progress)
+            )
             parts.append(state)
             if line.batch_end_date:
                 parts.append(t(lang, "ends {date}", date=self.texts.date(lang, line.batch_end_date)))
@@ -84,26 +102,50 @@ class StatusReplies:
         hints = []
         for line in lines:
             if line.past_end_date and line.mandatory:
-                hints.append(t(lang, "\"{course}\" ended on {date} and can no longer be resumed. Ask your MDO admin or nodal officer about a new batch.", course=line.title(lang), date=self.texts.date(lang, line.batch_end_date)))
+                hints.append(
+                    t(
+                        lang,
+                        '"{course}" ended on {date} and can no longer be resumed. Ask your MDO admin or nodal officer about a new batch.',
+                        course=line.title(lang),
+                        date=self.texts.date(lang, line.batch_end_date),
+                    )
+                )
             if line.certificate_late:
-                hints.append(t(lang, "\"{course}\" is finished but its certificate has not appeared for more than 24 hours. Reply \"talk to a person\" and the helpdesk will look into it.", course=line.title(lang)))
+                hints.append(
+                    t(
+                        lang,
+                        '"{course}" is finished but its certificate has not appeared for more than 24 hours. Reply "talk to a person" and the helpdesk will look into it.',
+                        course=line.title(lang),
+                    )
+                )
         return hints
 
     def share_phone(self, lang: str) -> Reply:
         return Reply(
-            self.t(lang, "To show your own course status I need your mobile number, confirmed by the app you are writing from. Please share it with the button below. It must be the number in your iGOT profile."),
+            self.t(
+                lang,
+                "To show your own course status I need your mobile number, confirmed by the app you are writing from. Please share it with the button below. It must be the number in your iGOT profile.",
+            ),
             request_phone=self.t(lang, "Share my phone number"),
         )
 
     def unknown_phone(self, lang: str, phone: str) -> Reply:
         return Reply(
-            self.t(lang, "I could not find {phone} in your department's iGOT records. I can show course status only for the mobile number that is in your iGOT profile and your department's records. If that is this number, your department may not have sent its latest report yet. Would you like to ask a helpdesk person?", phone=mask_phone(phone)),
+            self.t(
+                lang,
+                "I could not find {phone} in your department's iGOT records. I can show course status only for the mobile number that is in your iGOT profile and your department's records. If that is this number, your department may not have sent its latest report yet. Would you like to ask a helpdesk person?",
+                phone=mask_phone(phone),
+            ),
             (Option("intent:human", self.t(lang, "Talk to a person")), Option("intent:help", self.t(lang, "Menu"))),
             yes_no=("intent:human", "intent:help"),
         )
 
     def ambiguous_phone(self, lang: str, phone: str) -> Reply:
         return Reply(
-            self.t(lang, "{phone} appears in the records of more than one employee, so I cannot show any course status for it. Please ask your MDO admin to correct the records, or ask a helpdesk person.", phone=mask_phone(phone)),
+            self.t(
+                lang,
+                "{phone} appears in the records of more than one employee, so I cannot show any course status for it. Please ask your MDO admin to correct the records, or ask a helpdesk person.",
+                phone=mask_phone(phone),
+            ),
             (Option("intent:human", self.t(lang, "Talk to a person")),),
         )

@@ -34,17 +34,34 @@ class TicketReplies:
         return Reply(f"{lead} {body}")
 
     def already_open(self, lang: str, ticket: Ticket) -> Reply:
-        return Reply(self.t(lang, "Your request {ref} is already with the helpdesk. Write here what you want to add; they will reply in this chat. Type menu to go back to questions.", ref=ticket.ref))
+        return Reply(
+            self.t(
+                lang,
+                "Your request {ref} is already with the helpdesk. Write here what you want to add; they will reply in this chat. Type menu to go back to questions.",
+                ref=ticket.ref,
+            )
+        )
 
     def added(self, lang: str, ticket: Ticket) -> Reply:
-        return Reply(self.t(lang, "Added to your request {ref}. The helpdesk will reply here. Type menu to go back to questions.", ref=ticket.ref))
+        return Reply(
+            self.t(
+                lang,
+                "Added to your request {ref}. The helpdesk will reply here. Type menu to go back to questions.",
+                ref=ticket.ref,
+            )
+        )
 
     def attachment_without_ticket(self, lang: str) -> Reply:
-        return Reply(self.t(lang, "I cannot read pictures, voice notes or files. Please type your question in words. To send a screenshot to the helpdesk, first write \"talk to a person\", then send it."))
+        return Reply(
+            self.t(
+                lang,
+                'I cannot read pictures, voice notes or files. Please type your question in words. To send a screenshot to the helpdesk, first write "talk to a person", then send it.',
+            )
+        )
 
     def status_list(self, lang: str, tickets: list[Ticket]) -> Reply:
         if not tickets:
-            return Reply(self.t(lang, "You have no helpdesk requests. To ask a person, write \"talk to a person\"."))
+            return Reply(self.t(lang, 'You have no helpdesk requests. To ask a person, write "talk to a person".'))
         lines = [self.t(lang, "Your helpdesk requests:")]
         lines.extend(f"• {ticket.ref} — {self.status_name(lang, ticket.status)}" for ticket in tickets)
         return Reply("\n".join(lines))
@@ -73,7 +90,11 @@ class TicketReplies:
                 self.t(lang, "5 - Excellent"),
             )
             return Reply(
-                self.t(lang, "Your helpdesk request {ref} has been marked resolved. How would you rate the help you got?", ref=ref),
+                self.t(
+                    lang,
+                    "Your helpdesk request {ref} has been marked resolved. How would you rate the help you got?",
+                    ref=ref,
+                ),
                 tuple(Option(key, label) for key, label in zip(RATING_KEYS, labels, strict=True)),
             )
         if message.kind == "staff_reply":

@@ -7,7 +7,21 @@ from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
 from bot.models.tickets import ACTIVE_STATUSES, Staff, Ticket, TicketEvent, TicketMessage, TicketStatus
 
 __all__ = [
-    "ACTIVE_STATUSES", "Conversation", "InboundReceipt", "Course", "Employee", "Enrolment", "EnrolmentStatus", "OutboxMessage",
-    "Reminder", "ReminderRate", "ReminderStatus",
-    "Staff", "Ticket", "TicketEvent", "TicketMessage", "TicketStatus", "utcnow",
+    "ACTIVE_STATUSES",
+    "Conversation",
+    "Course",
+    "Employee",
+    "Enrolment",
+    "EnrolmentStatus",
+    "InboundReceipt",
+    "OutboxMessage",
+    "Reminder",
+    "ReminderRate",
+    "ReminderStatus",
+    "Staff",
+    "Ticket",
+    "TicketEvent",
+    "TicketMessage",
+    "TicketStatus",
+    "utcnow",
 ]  # fmt: skip

@@ -36,7 +36,9 @@ class Conversation(SQLModel, table=True):
     # No foreign key: tickets already point at their conversation, and a cycle of constraints
     # would make both tables harder to create and to clean up.
     active_ticket_id: int | None = Field(default=None, description="open ticket that takes the user's messages")
-    last_inbound_at: datetime | None = Field(default=None, description="when the user last wrote (WhatsApp's 24 h window)")
+    last_inbound_at: datetime | None = Field(
+        default=None, description="when the user last wrote (WhatsApp's 24 h window)"
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -94,7 +94,9 @@ def import_report(
                     if on_progress:
                         on_progress(raw.tell(), total_bytes)
         except UnicodeDecodeError as error:
-            raise ReportError(f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8") from error
+            raise ReportError(
+                f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8"
+            ) from error
         except csv.Error as error:
             raise ReportError(f"{path}:{reader.line_num}: not valid CSV ({error})") from error
         importer.flush(batch)
@@ -193,8 +195,12 @@ class _Importer:
             name = " ".join(row.employee.name.casefold().split())
             first_name, first_line = self._names_by_phone.setdefault(row.employee.phone, (name, line))
             if first_name != name:
-                self.reject(line, f"Phone_Number {mask_phone(row.employee.phone)} is used on line {first_line} "
-                            "for an employee with a different name; add External_System_Id to tell them apart", cells)
+                self.reject(
+                    line,
+                    f"Phone_Number {mask_phone(row.employee.phone)} is used on line {first_line} "
+                    "for an employee with a different name; add External_System_Id to tell them apart",
+                    cells,
+                )
                 return
         identity = hash((row.employee.key, row.course_key))
         values = hash((row.employee, row.course_name, row.enrolment))
@@ -238,9 +244,13 @@ class _Importer:
             wanted.setdefault(row.employee.key, row.employee)
         external_ids = [values.external_id for values in wanted.values() if values.external_id]
         phones = list({values.phone for values in wanted.values()})
-        existing = connection.execute(
-            select(EMPLOYEES).where(or_(EMPLOYEES.c.external_id.in_(external_ids), EMPLOYEES.c.phone.in_(phones)))
-        ).mappings().all()
+        existing = (
+            connection.execute(
+                select(EMPLOYEES).where(or_(EMPLOYEES.c.external_id.in_(external_ids), EMPLOYEES.c.phone.in_(phones)))
+            )
+            .mappings()
+            .all()
+        )
         by_external_id = {record["external_id"]: record for record in existing if record["external_id"]}
         by_phone: dict[str, list] = {}
         for record in existing:
@@ -274,11 +284,19 @@ class _Importer:
             if values.external_id and not record["external_id"]:
                 changes["external_id"] = values.external_id
             if changes:
-                updates.append({"_id": record["id"], **{name: record[name] for name in EMPLOYEE_FIELDS},
-                                "external_id": record["external_id"], **changes})
+                updates.append(
+                    {
+                        "_id": record["id"],
+                        **{name: record[name] for name in EMPLOYEE_FIELDS},
+                        "external_id": record["external_id"],
+                        **changes,
+                    }
+                )
         now = utcnow()
         if inserts:
-            _bulk_insert(connection, EMPLOYEES, [{**fields, "created_at": now, "updated_at": now} for _, fields in inserts])
+            _bulk_insert(
+                connection, EMPLOYEES, [{**fields, "created_at": now, "updated_at": now} for _, fields in inserts]
+            )
             ids.update(self._new_employee_ids(connection, [fields for _, fields in inserts]))
             self.summary.employees_added += len(inserts)
         if updates:

@@ -38,7 +38,7 @@ class CourseLine:
         return self.status != EnrolmentStatus.COMPLETED
 
     def title(self, lang: str) -> str:
-        return (self.name_hi if lang == "hi" and self.name_hi else self.name)
+        return self.name_hi if lang == "hi" and self.name_hi else self.name
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,10 @@ def find_employee(session: Session, *, phone: str) -> tuple[Match, Employee | No
 
 def status_view(session: Session, *, employee: Employee, today: date) -> StatusView:
     """The employee's own enrolments, ordered for reading on a phone."""
-    query = select(Enrolment, Course).join(Course, Course.id == Enrolment.course_id).where(
-        Enrolment.employee_id == employee.id
+    query = (
+        select(Enrolment, Course)
+        .join(Course, Course.id == Enrolment.course_id)
+        .where(Enrolment.employee_id == employee.id)
     )
     with session.no_autoflush:  # read-only records, as in `find_employee`
         rows = session.exec(query).all()

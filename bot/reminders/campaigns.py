@@ -40,9 +40,7 @@ class Audience(_Strict):
     batch_ends_within_days: int | None = Field(
         default=None, ge=0, description="a pending (mandatory, if asked) course's batch ends within N days"
     )
-    inactive_days: int | None = Field(
-        default=None, ge=1, description="no enrolment or conversation updated for N days"
-    )
+    inactive_days: int | None = Field(default=None, ge=1, description="no enrolment or conversation updated for N days")
 
 
 class Schedule(_Strict):
@@ -237,7 +235,9 @@ def load_campaigns(path: Path | None = None) -> list[Campaign]:
             raise CampaignError(f"{path}:{line}: campaign {index + 1}, field {field}: {first['msg']}") from None
         if campaign.id in seen:
             line = _line_of(document, (index, "id"))
-            raise CampaignError(f"{path}:{line}: campaign id {campaign.id!r} is already used on line {seen[campaign.id]}")
+            raise CampaignError(
+                f"{path}:{line}: campaign id {campaign.id!r} is already used on line {seen[campaign.id]}"
+            )
         seen[campaign.id] = _line_of(document, (index, "id"))
         campaigns.append(campaign)
     return campaigns

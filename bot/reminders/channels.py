@@ -176,7 +176,10 @@ class WhatsAppChannel:
         self.clock = clock
 
     def deliver(self, message: ReminderMessage) -> str | None:
-        in_window = message.last_inbound_at is not None and self.clock() - message.last_inbound_at < self.whatsapp.FREE_TEXT_WINDOW
+        in_window = (
+            message.last_inbound_at is not None
+            and self.clock() - message.last_inbound_at < self.whatsapp.FREE_TEXT_WINDOW
+        )
         if in_window:
             bodies = self.whatsapp.message_bodies(__import__("bot.messages", fromlist=["Reply"]).Reply(message.text))
             try:
@@ -199,7 +202,9 @@ class WhatsAppChannel:
 
     def _create(self, user_key: str, **content) -> str:
         extra = {"status_callback": self.status_callback} if self.status_callback else {}
-        return self.client.messages.create(from_=self.sender, to=self.whatsapp.whatsapp_address(user_key), **extra, **content).sid
+        return self.client.messages.create(
+            from_=self.sender, to=self.whatsapp.whatsapp_address(user_key), **extra, **content
+        ).sid
 
     @staticmethod
     def _raise(failure) -> None:

@@ -41,7 +41,12 @@ class PlanSummary:
         return sum(self.planned.values())
 
     def as_dict(self) -> dict:
-        return {"planned": self.total, "by_campaign": self.planned, "periods": self.periods, "not_running": self.not_running}
+        return {
+            "planned": self.total,
+            "by_campaign": self.planned,
+            "periods": self.periods,
+            "not_running": self.not_running,
+        }
 
 
 def audience_conditions(campaign: Campaign, *, now: datetime, today) -> list:
@@ -53,7 +58,9 @@ def audience_conditions(campaign: Campaign, *, now: datetime, today) -> list:
         return func.lower(column).in_([value.lower() for value in values])
 
     if audience.designations:
-        conditions.append(or_(any_of(Employee.designation, audience.designations), any_of(Employee.group, audience.designations)))
+        conditions.append(
+            or_(any_of(Employee.designation, audience.designations), any_of(Employee.group, audience.designations))
+        )
     if audience.departments:
         conditions.append(any_of(Employee.department, audience.departments))
     if audience.districts:
@@ -68,7 +75,9 @@ def audience_conditions(campaign: Campaign, *, now: datetime, today) -> list:
     if audience.inactive_days is not None:
         cutoff = now - timedelta(days=audience.inactive_days)
         conditions.append(~exists().where(Enrolment.employee_id == Employee.id, Enrolment.updated_at >= cutoff))
-        conditions.append(~exists().where(Conversation.verified_phone == Employee.phone, Conversation.updated_at >= cutoff))
+        conditions.append(
+            ~exists().where(Conversation.verified_phone == Employee.phone, Conversation.updated_at >= cutoff)
+        )
     return conditions
 
 
@@ -105,13 +114,20 @@ def plan(
             while start <= high:
                 end = start + batch_size
                 chosen = select(
-                    literal(campaign.id), Employee.id, literal(period), literal(ReminderStatus.PLANNED.value),
-                    literal(now, Reminder.__table__.c.due_at.type), literal(0),
+                    literal(campaign.id),
+                    Employee.id,
+                    literal(period),
+                    literal(ReminderStatus.PLANNED.value),
+                    literal(now, Reminder.__table__.c.due_at.type),
+                    literal(0),
                     literal(now, Reminder.__table__.c.created_at.type),
                 ).where(Employee.id >= start, Employee.id < end, *conditions)
-                statement = insert(Reminder).from_select(columns, chosen).on_conflict_do_nothing(
-                    index_elements=["campaign", "employee_id", "period"]
-                ).returning(Reminder.__table__.c.id)
+                statement = (
+                    insert(Reminder)
+                    .from_select(columns, chosen)
+                    .on_conflict_do_nothing(index_elements=["campaign", "employee_id", "period"])
+                    .returning(Reminder.__table__.c.id)
+                )
                 with db.begin() as connection:  # RETURNING: psycopg's rowcount is not reliable for INSERT ... SELECT
                     summary.planned[campaign.id] += len(connection.execute(statement).all())
                 start = end

@@ -60,7 +60,13 @@ class RateLimiter:
             return 0.0
         n = min(n, int(self.capacity(channel)))
         self._ensure(channel)
-        params = {"rate": float(rate), "cap": self.capacity(channel), "n": float(n), "now": float(self.clock()), "channel": channel}
+        params = {
+            "rate": float(rate),
+            "cap": self.capacity(channel),
+            "n": float(n),
+            "now": float(self.clock()),
+            "channel": channel,
+        }
         with self.db.begin() as connection:
             if connection.execute(_TAKE, params).rowcount:
                 return 0.0
@@ -79,7 +85,9 @@ class RateLimiter:
             return
         try:
             with self.db.begin() as connection:
-                if not connection.execute(text("SELECT 1 FROM reminder_rate WHERE channel = :c"), {"c": channel}).first():
+                if not connection.execute(
+                    text("SELECT 1 FROM reminder_rate WHERE channel = :c"), {"c": channel}
+                ).first():
                     connection.execute(
                         ReminderRate.__table__.insert().values(channel=channel, tokens=0.0, stamp=float(self.clock()))
                     )

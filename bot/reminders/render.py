@@ -24,7 +24,9 @@ class PendingCourse:
         return self.name_hi if lang == "hi" and self.name_hi else self.name
 
 
-def pending_courses(session: Session, employee_ids: Iterable[int], *, mandatory_only: bool) -> dict[int, list[PendingCourse]]:
+def pending_courses(
+    session: Session, employee_ids: Iterable[int], *, mandatory_only: bool
+) -> dict[int, list[PendingCourse]]:
     """Each employee's courses not completed yet (mandatory ones only, if asked), nearest last date first."""
     ids = list(employee_ids)
     found: dict[int, list[PendingCourse]] = {employee_id: [] for employee_id in ids}
@@ -59,7 +61,9 @@ class Rendered:
     template_variables: dict[str, str]  # the WhatsApp template's {{1}}, {{2}}, ...
 
 
-def render(texts: Texts, campaign: Campaign, lang: str, *, name: str, courses: list[PendingCourse], today: date) -> Rendered:
+def render(
+    texts: Texts, campaign: Campaign, lang: str, *, name: str, courses: list[PendingCourse], today: date
+) -> Rendered:
     """The campaign's message for one employee in `lang` (en or hi)."""
     lines = []
     for course in courses:

@@ -22,7 +22,9 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
         by_status = dict(connection.execute(select(R.status, func.count()).where(*where).group_by(R.status)).all())
         by_skip = dict(
             connection.execute(
-                select(R.skip_reason, func.count()).where(R.status == ReminderStatus.SKIPPED.value, *where).group_by(R.skip_reason)
+                select(R.skip_reason, func.count())
+                .where(R.status == ReminderStatus.SKIPPED.value, *where)
+                .group_by(R.skip_reason)
             ).all()
         )
         waiting = by_status.get(ReminderStatus.PLANNED.value, 0) + by_status.get(ReminderStatus.SENDING.value, 0)
@@ -41,14 +43,23 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
         console_shown = connection.execute(
             select(func.count())
             .select_from(Reminder.__table__.join(OutboxMessage.__table__, outbox.id == R.outbox_id))
-            .where(R.status == ReminderStatus.SENT.value, R.channel == "console", outbox.delivered_at.is_not(None), *where)
+            .where(
+                R.status == ReminderStatus.SENT.value, R.channel == "console", outbox.delivered_at.is_not(None), *where
+            )
         ).scalar_one()
         employees = select(R.employee_id).where(*where).distinct().subquery()
         no_link = connection.execute(
             select(func.count())
             .select_from(employees.join(Employee.__table__, Employee.__table__.c.id == employees.c.employee_id))
-            .where(~exists().where(and_(Conversation.verified_phone == Employee.phone, Employee.phone.is_not(None),
-                                        Conversation.last_inbound_at.is_not(None))))
+            .where(
+                ~exists().where(
+                    and_(
+                        Conversation.verified_phone == Employee.phone,
+                        Employee.phone.is_not(None),
+                        Conversation.last_inbound_at.is_not(None),
+                    )
+                )
+            )
         ).scalar_one()
     read = status_rows.get("read", 0) + console_shown
     return {

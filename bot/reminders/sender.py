@@ -165,7 +165,9 @@ class ReminderSender:
                 ).rowcount  # fmt: skip
             self.summary.skipped_quiet_hours += deferred
             if deferred:
-                logger.info("%d reminders of %s wait for the send window (%s, opens %s)", deferred, campaign.id, window, opening)
+                logger.info(
+                    "%d reminders of %s wait for the send window (%s, opens %s)", deferred, campaign.id, window, opening
+                )
         return open_ids
 
     def _claimable(self, campaign_ids: list[str]):
@@ -183,7 +185,9 @@ class ReminderSender:
 
     def _claimable_count(self, campaign_ids: list[str]) -> int:
         with self.db.connect() as connection:
-            return connection.execute(select(func.count()).select_from(Reminder).where(self._claimable(campaign_ids))).scalar_one()
+            return connection.execute(
+                select(func.count()).select_from(Reminder).where(self._claimable(campaign_ids))
+            ).scalar_one()
 
     def _claim(self, campaign_ids: list[str]) -> list:
         """Lease a batch: one UPDATE over a locked, skip-locked selection (PostgreSQL), atomic on SQLite."""
@@ -226,10 +230,14 @@ class ReminderSender:
         now = self.clock()
         employee_ids = {row.employee_id for row in rows}
         with Session(self.db) as session:
-            employees = {e.id: e for e in session.execute(select(Employee).where(Employee.id.in_(employee_ids))).scalars()}
+            employees = {
+                e.id: e for e in session.execute(select(Employee).where(Employee.id.in_(employee_ids))).scalars()
+            }
             phones = {e.phone for e in employees.values() if e.phone}
             conversations: dict[str, list[Conversation]] = {}
-            for conversation in session.execute(select(Conversation).where(Conversation.verified_phone.in_(phones))).scalars():
+            for conversation in session.execute(
+                select(Conversation).where(Conversation.verified_phone.in_(phones))
+            ).scalars():
                 conversations.setdefault(conversation.verified_phone, []).append(conversation)
             mandatory = {c.id: c.audience.pending_mandatory for c in self.campaigns.values()}
             courses_all = pending_courses(session, employee_ids, mandatory_only=False)
@@ -316,9 +324,14 @@ class ReminderSender:
     def _opted_out(self, connection, phone: str | None) -> bool:
         if not phone:
             return False
-        return connection.execute(
-            select(Conversation.id).where(Conversation.verified_phone == phone, Conversation.reminders_opted_out.is_(True)).limit(1)
-        ).first() is not None
+        return (
+            connection.execute(
+                select(Conversation.id)
+                .where(Conversation.verified_phone == phone, Conversation.reminders_opted_out.is_(True))
+                .limit(1)
+            ).first()
+            is not None
+        )
 
     # Delivering ---------------------------------------------------------------------------
 

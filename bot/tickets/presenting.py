@@ -60,7 +60,9 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
         "transcript": [
             {
                 "at": _stamp(line.created_at),
-                "author": staff_names.get(line.staff_id, line.author) if line.author in ("staff", "note") else line.author,
+                "author": staff_names.get(line.staff_id, line.author)
+                if line.author in ("staff", "note")
+                else line.author,
                 "kind": line.author,
                 "text": mask_pii(line.text) if line.author != "bot" else line.text,
                 "attachment_kind": line.attachment_kind,

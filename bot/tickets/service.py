@@ -115,7 +115,9 @@ def claim(session: Session, *, ref: str, staff: Staff) -> Ticket:
     session.refresh(ticket)
     if claimed.rowcount != 1:
         owner = session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
-        raise TicketError(f"{ticket.ref} is already claimed by {owner.name}" if owner else f"{ticket.ref} is {ticket.status}")
+        raise TicketError(
+            f"{ticket.ref} is already claimed by {owner.name}" if owner else f"{ticket.ref} is {ticket.status}"
+        )
     _audit(session, ticket, staff.name, "claimed")
     return ticket
 
@@ -131,7 +133,9 @@ def reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     if ticket.assignee_id is None:
         ticket = claim(session, ref=ref, staff=staff)
     session.add(TicketMessage(ticket_id=ticket.id, author="staff", staff_id=staff.id, text=text))
-    session.add(OutboxMessage(conversation_id=ticket.conversation_id, kind="staff_reply", text=text, ticket_id=ticket.id))
+    session.add(
+        OutboxMessage(conversation_id=ticket.conversation_id, kind="staff_reply", text=text, ticket_id=ticket.id)
+    )
     ticket.status = TicketStatus.WAITING_FOR_USER
     ticket.updated_at = utcnow()
     _audit(session, ticket, staff.name, "replied")
@@ -160,7 +164,9 @@ def resolve(session: Session, *, ref: str, staff: Staff) -> Ticket:
     conversation = session.get(Conversation, ticket.conversation_id)
     if conversation.active_ticket_id == ticket.id:
         conversation.active_ticket_id = None
-    session.add(OutboxMessage(conversation_id=ticket.conversation_id, kind="rating_request", text="", ticket_id=ticket.id))
+    session.add(
+        OutboxMessage(conversation_id=ticket.conversation_id, kind="rating_request", text="", ticket_id=ticket.id)
+    )
     _audit(session, ticket, staff.name, "resolved")
     return ticket
 
@@ -221,7 +227,9 @@ def flag_overdue(session: Session, *, now: datetime | None = None) -> list[Ticke
     now = now or utcnow()
     due = session.exec(
         select(Ticket)
-        .where(Ticket.sla_due_at < now, col(Ticket.status).in_(ACTIVE_STATUSES), col(Ticket.overdue_flagged_at).is_(None))
+        .where(
+            Ticket.sla_due_at < now, col(Ticket.status).in_(ACTIVE_STATUSES), col(Ticket.overdue_flagged_at).is_(None)
+        )
         .with_for_update(skip_locked=True)
     ).all()
     for ticket in due:
@@ -231,11 +239,15 @@ def flag_overdue(session: Session, *, now: datetime | None = None) -> list[Ticke
 
 
 def transcript(session: Session, *, ticket: Ticket) -> list[TicketMessage]:
-    return list(session.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id).order_by(col(TicketMessage.id))))
+    return list(
+        session.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id).order_by(col(TicketMessage.id)))
+    )
 
 
 def audit_trail(session: Session, *, ticket: Ticket) -> list[TicketEvent]:
-    return list(session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))))
+    return list(
+        session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id)))
+    )
 
 
 def _audit(session: Session, ticket: Ticket, actor: str, action: str, detail: str = "") -> None:

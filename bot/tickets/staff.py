@@ -25,7 +25,9 @@ def add_staff(session: Session, *, name: str, password: str | None, telegram_use
         raise StaffError(f"staff '{name}' already exists")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    staff = Staff(name=name, password_hash=_hasher.hash(password) if password else None, telegram_user_id=telegram_user_id)
+    staff = Staff(
+        name=name, password_hash=_hasher.hash(password) if password else None, telegram_user_id=telegram_user_id
+    )
     session.add(staff)
     session.flush()
     return staff

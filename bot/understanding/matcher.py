@@ -67,9 +67,7 @@ class Matcher:
         lexicon = knowledge.lexicon
         self._variants = lexicon.variants
         self._synonyms = {form: concept for form, concept in lexicon.synonyms.items() if " " not in form}
-        self._phrases = {
-            tuple(form.split()): concept for form, concept in lexicon.synonyms.items() if " " in form
-        }
+        self._phrases = {tuple(form.split()): concept for form, concept in lexicon.synonyms.items() if " " in form}
         self._function_terms = {self._term(word) for word in lexicon.function_words}
         self.detector = LanguageDetector(knowledge, self._variants)
 
@@ -207,4 +205,3 @@ class Matcher:
             if score > known:
                 best[example.label] = score
         return sorted(best.items(), key=lambda item: item[1], reverse=True)
-

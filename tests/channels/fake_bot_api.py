@@ -97,8 +97,16 @@ class FakeBotApi:
             self.blocked.clear()
             self.gone.clear()
 
-    def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
-             times: int = 1, chat_id: int | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
         """The next `times` calls of `method` (to `chat_id`, if given) fail as Telegram would."""
         with self.lock:
             self.failures.setdefault(method, []).append(Failure(status, description, retry_after, times, chat_id))
@@ -106,7 +114,8 @@ class FakeBotApi:
     def requests(self, method: str | None = None, *, chat_id: int | None = None) -> list[Call]:
         with self.lock:
             return [
-                call for call in self.calls
+                call
+                for call in self.calls
                 if (method is None or call.method == method) and (chat_id is None or call.chat_id == chat_id)
             ]
 
@@ -169,7 +178,9 @@ class FakeBotApi:
             return self._message(int(params["message_id"]), params)
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)
-            return [update for update in self.updates if update["update_id"] >= offset][: int(params.get("limit") or 100)]
+            return [update for update in self.updates if update["update_id"] >= offset][
+                : int(params.get("limit") or 100)
+            ]
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return True  # answerCallbackQuery, setWebhook, deleteWebhook, deleteMessage, ...

@@ -33,7 +33,9 @@ def test_a_staff_reply_appears_in_a_running_interactive_chat(engine, db_engine):
             return line
         with Session(db_engine) as session:  # the staff answer while the user looks at the chat
             add_staff(session, name="desk1", password="correct horse battery")
-            service.reply(session, ref="HD-000001", staff=staff_by_name(session, name="desk1"), text="Ho gaya, dekhiye.")
+            service.reply(
+                session, ref="HD-000001", staff=staff_by_name(session, name="desk1"), text="Ho gaya, dekhiye."
+            )
             session.commit()
         for _ in range(100):  # the watcher shows it within a couple of poll intervals
             if "Ho gaya, dekhiye." in out.getvalue():

@@ -140,7 +140,11 @@ def test_a_contact_that_is_not_the_users_own_is_refused(drive, bot_api, db_engin
 
 
 def test_a_photo_while_a_ticket_is_open_is_attached_to_it(drive, bot_api, db_engine):
-    drive(lambda channel: say(channel, u.text("I want to talk to a person"), u.photo("AgACAgUAAxkBAAIB", caption="error screen")))
+    drive(
+        lambda channel: say(
+            channel, u.text("I want to talk to a person"), u.photo("AgACAgUAAxkBAAIB", caption="error screen")
+        )
+    )
     assert "Added to your request HD-000001" in bot_api.sent(chat_id=u.USER)[-1].text
     with Session(db_engine) as session:
         line = session.exec(select(TicketMessage).order_by(TicketMessage.id.desc())).first()
@@ -218,7 +222,9 @@ def test_a_long_queued_message_is_split(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     with Session(db_engine) as session:
         conversation = session.exec(select(Conversation)).one()
-        session.add(OutboxMessage(conversation_id=conversation.id, kind="bot_reply", text="Please check these steps. " * 400))
+        session.add(
+            OutboxMessage(conversation_id=conversation.id, kind="bot_reply", text="Please check these steps. " * 400)
+        )
         session.commit()
     assert drive(lambda channel: channel.deliver_outbox()) == 1
     parts = bot_api.sent(chat_id=u.USER)[1:]
@@ -339,7 +345,13 @@ def test_the_webhook_checks_the_secret_and_the_body(drive, bot_api, tg_settings)
             return [
                 (await post(WEBHOOK_PATH, json=update)).status_code,  # no secret
                 (await post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET + "x"})).status_code,
-                (await post(WEBHOOK_PATH, content=b"update_id=1", headers={**good, "content-type": "application/x-www-form-urlencoded"})).status_code,
+                (
+                    await post(
+                        WEBHOOK_PATH,
+                        content=b"update_id=1",
+                        headers={**good, "content-type": "application/x-www-form-urlencoded"},
+                    )
+                ).status_code,
                 (await post(WEBHOOK_PATH, content=b"{not json", headers=good)).status_code,
                 (await post(WEBHOOK_PATH, content=b"[1, 2]", headers=good)).status_code,
                 (await post(WEBHOOK_PATH, content=json.dumps({"update_id": "x"}), headers=good)).status_code,
@@ -393,7 +405,11 @@ def test_polling_feeds_the_same_handlers_and_acknowledges_updates(bot_api, engin
     async def main():
         polling = asyncio.create_task(run_polling(tg_settings, engine, interval=0.05, poll_timeout=1))
         await eventually(lambda: len(bot_api.sent(chat_id=u.USER)) == 1)
-        await eventually(lambda: any(int(call.params.get("offset") or 0) == first["update_id"] + 1 for call in bot_api.requests("getUpdates")))
+        await eventually(
+            lambda: any(
+                int(call.params.get("offset") or 0) == first["update_id"] + 1 for call in bot_api.requests("getUpdates")
+            )
+        )
         polling.cancel()
         with pytest.raises(asyncio.CancelledError):
             await polling
@@ -406,4 +422,7 @@ def test_polling_feeds_the_same_handlers_and_acknowledges_updates(bot_api, engin
 
 def test_the_api_base_url_gives_the_file_url():
     assert api_urls("http://127.0.0.1:8081/bot") == ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/file/bot")
-    assert api_urls("https://api.telegram.org/bot/") == ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot")
+    assert api_urls("https://api.telegram.org/bot/") == (
+        "https://api.telegram.org/bot",
+        "https://api.telegram.org/file/bot",
+    )

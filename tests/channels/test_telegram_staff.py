@@ -94,7 +94,11 @@ def test_registered_staff_claim_with_the_button(drive, bot_api, db_engine, desk)
     post_id = drive(scenario)
     assert ticket(db_engine).status == "assigned"
     [answer] = bot_api.requests("answerCallbackQuery")
-    assert answer.params["text"] == "HD-000001 claimed by desk1." and answer.params.get("show_alert") in (None, False, "false")
+    assert answer.params["text"] == "HD-000001 claimed by desk1." and answer.params.get("show_alert") in (
+        None,
+        False,
+        "false",
+    )
     assert group(bot_api)[-1].text == "HD-000001 claimed by desk1."
     [retired] = bot_api.requests("editMessageReplyMarkup")
     assert int(retired.params["message_id"]) == post_id
@@ -112,7 +116,9 @@ def test_anyone_else_is_refused(drive, bot_api, db_engine, desk):
     drive(scenario)
     assert ticket(db_engine).status == "open" and ticket(db_engine).assignee_id is None
     [answer] = bot_api.requests("answerCallbackQuery")
-    assert answer.params["text"].startswith("Sorry, only registered helpdesk staff") and answer.params["show_alert"] in (True, "true")
+    assert answer.params["text"].startswith("Sorry, only registered helpdesk staff") and answer.params[
+        "show_alert"
+    ] in (True, "true")
     refusals = group(bot_api)[1:]
     assert len(refusals) == 3 and all(f"Your Telegram id is {STRANGER}" in call.text for call in refusals)
     assert outbox_kinds(db_engine) == []
@@ -122,7 +128,9 @@ def test_a_staff_reply_to_the_post_reaches_the_user(drive, bot_api, db_engine, d
     async def scenario(channel):
         await posted(channel)
         post_id = ticket(db_engine).staff_post_id
-        await channel.process(u.text("Aapka certificate ab ban gaya hai.", chat_id=STAFF_CHAT, sender=DESK1, reply_to=post_id))
+        await channel.process(
+            u.text("Aapka certificate ab ban gaya hai.", chat_id=STAFF_CHAT, sender=DESK1, reply_to=post_id)
+        )
         return await channel.deliver_outbox()
 
     assert drive(scenario) == 1
@@ -135,7 +143,9 @@ def test_a_staff_reply_to_the_post_reaches_the_user(drive, bot_api, db_engine, d
 def test_a_repeated_staff_update_acts_once(drive, bot_api, db_engine, desk):
     async def scenario(channel):
         await posted(channel)
-        reply = u.text("Done, please check.", chat_id=STAFF_CHAT, sender=DESK1, reply_to=ticket(db_engine).staff_post_id)
+        reply = u.text(
+            "Done, please check.", chat_id=STAFF_CHAT, sender=DESK1, reply_to=ticket(db_engine).staff_post_id
+        )
         await channel.process(reply)
         await channel.process(reply)  # Telegram retried the webhook
 
@@ -184,7 +194,9 @@ def test_commands_claim_resolve_and_the_queue(drive, bot_api, db_engine, desk):
 def test_a_command_as_a_reply_to_the_post_needs_no_reference(drive, bot_api, db_engine, desk):
     async def scenario(channel):
         await posted(channel)
-        await channel.process(u.text("/claim", chat_id=STAFF_CHAT, sender=DESK1, reply_to=ticket(db_engine).staff_post_id))
+        await channel.process(
+            u.text("/claim", chat_id=STAFF_CHAT, sender=DESK1, reply_to=ticket(db_engine).staff_post_id)
+        )
 
     drive(scenario)
     assert ticket(db_engine).status == "assigned"

@@ -150,7 +150,9 @@ def status(client: TestClient, sid: str, state: str, **extra: str) -> httpx.Resp
 
 def staff_reply(db_engine, text: str, ref: str = "HD-000001") -> None:
     with Session(db_engine) as session:
-        desk = staff_by_name(session, name="desk1") or add_staff(session, name="desk1", password="correct horse battery")
+        desk = staff_by_name(session, name="desk1") or add_staff(
+            session, name="desk1", password="correct horse battery"
+        )
         session.flush()
         if session.exec(select(Ticket.assignee_id).where(Ticket.ref == ref)).one() is None:
             service.claim(session, ref=ref, staff=desk)
@@ -280,7 +282,10 @@ def test_media_sent_while_a_ticket_is_open_is_attached_to_it(client, db_engine):
     assert "Added to your request HD-000001" in shown[0]
     with Session(db_engine) as session:
         lines = session.exec(select(TicketMessage).where(TicketMessage.attachment_ref.is_not(None))).all()
-        assert [(line.attachment_kind, line.attachment_ref) for line in lines] == [("photo", url), ("document", url + "x")]
+        assert [(line.attachment_kind, line.attachment_ref) for line in lines] == [
+            ("photo", url),
+            ("document", url + "x"),
+        ]
 
 
 def test_a_voice_note_without_a_ticket_gets_a_polite_answer(client, db_engine):

@@ -18,7 +18,11 @@ def user(user_id: int = USER, name: str = "Sunita") -> dict[str, Any]:
 
 
 def chat(chat_id: int) -> dict[str, Any]:
-    return {"id": chat_id, "type": "private"} if chat_id > 0 else {"id": chat_id, "type": "supergroup", "title": "Helpdesk"}
+    return (
+        {"id": chat_id, "type": "private"}
+        if chat_id > 0
+        else {"id": chat_id, "type": "supergroup", "title": "Helpdesk"}
+    )
 
 
 def bot_message(chat_id: int, message_id: int, text: str = "…") -> dict[str, Any]:
@@ -28,8 +32,14 @@ def bot_message(chat_id: int, message_id: int, text: str = "…") -> dict[str, A
     }  # fmt: skip
 
 
-def message(chat_id: int = USER, *, sender: int | None = None, update_id: int | None = None,
-            reply_to: int | None = None, **fields: Any) -> dict[str, Any]:
+def message(
+    chat_id: int = USER,
+    *,
+    sender: int | None = None,
+    update_id: int | None = None,
+    reply_to: int | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     """An update carrying one message; `fields` are the message's own (text, photo, contact, ...)."""
     body: dict[str, Any] = {
         "message_id": next(_message_ids), "date": DATE, "chat": chat(chat_id),
@@ -73,8 +83,9 @@ def sticker(file_id: str, chat_id: int = USER) -> dict[str, Any]:
     })  # fmt: skip
 
 
-def button(data: str, *, chat_id: int = USER, message_id: int = 1, sender: int | None = None,
-           update_id: int | None = None) -> dict[str, Any]:
+def button(
+    data: str, *, chat_id: int = USER, message_id: int = 1, sender: int | None = None, update_id: int | None = None
+) -> dict[str, Any]:
     """A tap on an inline button under the bot's message `message_id`."""
     tapped = bot_message(chat_id, message_id)
     tapped["reply_markup"] = {"inline_keyboard": [[{"text": "x", "callback_data": data}]]}

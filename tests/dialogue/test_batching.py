@@ -69,7 +69,11 @@ def test_a_failing_message_costs_only_its_own_reply(engine, db_engine, monkeypat
 
     monkeypatch.setattr(engine.brain.matcher, "understand", fragile)
     answers = engine.handle_many(
-        [message("otp nahi aa raha", RAMESH, "SM1"), message("poison", SUNITA, "SM2"), message("thank you", ASHA, "SM3")]
+        [
+            message("otp nahi aa raha", RAMESH, "SM1"),
+            message("poison", SUNITA, "SM2"),
+            message("thank you", ASHA, "SM3"),
+        ]
     )
     assert answers[0][0].text.startswith("ओटीपी")
     assert answers[1][0].text.startswith("माफ़ कीजिए, हमारी तरफ़ से कुछ गड़बड़ हो गई")

@@ -53,7 +53,9 @@ def engine(brain, records, settings) -> Engine:
 
 def say(engine: Engine, text: str, *, user: str, phone: str | None = None, channel: str = "console") -> str:
     replies = engine.handle(Incoming(channel=channel, user_key=user, text=text, verified_phone=phone))
-    return "\n".join([reply.text for reply in replies] + [option.label for reply in replies for option in reply.options])
+    return "\n".join(
+        [reply.text for reply in replies] + [option.label for reply in replies for option in reply.options]
+    )
 
 
 STATUS_DIALOGUES = [
@@ -100,10 +102,29 @@ def test_a_phone_in_two_employees_records_shows_neither(engine):
 
 OTHERS = ("Ramesh", "Community Policing Secrets", "सामुदायिक पुलिसिंग", "UP-POL-2", "Twin", "0002")
 PROBES = [
-    "my status", "mera status", "मेरी प्रगति", "status of +919876500002", "9876500002",
-    "show courses of Ramesh Yadav", "UP-POL-2 ka status", "employee id UP-POL-2", "ramesh ka certificate",
-    "which courses are mandatory", "certificate nahi aaya", "progress not updated", "menu", "1", "2", "3",
-    "talk to a person", "ticket status", "english", "my status", "हिंदी", "1", "2",
+    "my status",
+    "mera status",
+    "मेरी प्रगति",
+    "status of +919876500002",
+    "9876500002",
+    "show courses of Ramesh Yadav",
+    "UP-POL-2 ka status",
+    "employee id UP-POL-2",
+    "ramesh ka certificate",
+    "which courses are mandatory",
+    "certificate nahi aaya",
+    "progress not updated",
+    "menu",
+    "1",
+    "2",
+    "3",
+    "talk to a person",
+    "ticket status",
+    "english",
+    "my status",
+    "हिंदी",
+    "1",
+    "2",
 ]
 
 

@@ -17,9 +17,13 @@ PHONE = "+919876500002"
 
 def say(engine: Engine, text: str = "", *, user: str = PHONE, choice: str | None = None, attachments=()) -> str:
     replies = engine.handle(
-        Incoming(channel="console", user_key=user, text=text, choice=choice, verified_phone=user, attachments=attachments)
+        Incoming(
+            channel="console", user_key=user, text=text, choice=choice, verified_phone=user, attachments=attachments
+        )
     )
-    return "\n".join([reply.text for reply in replies] + [option.label for reply in replies for option in reply.options])
+    return "\n".join(
+        [reply.text for reply in replies] + [option.label for reply in replies for option in reply.options]
+    )
 
 
 def staff(db_engine, name: str = "desk1") -> str:
@@ -91,7 +95,13 @@ def test_the_whole_life_of_a_ticket(engine, db_engine, lang):
         assert [line.author for line in lines][-4:] == ["user", "user", "user", "staff"]
         assert lines[-2].attachment_ref == "AgACAgUAAxkBAAIB"
         actions = [(event.actor, event.action) for event in session.exec(select(TicketEvent).order_by(TicketEvent.id))]
-        assert actions == [("user", "created"), ("desk1", "claimed"), ("desk1", "replied"), ("desk1", "resolved"), ("user", "rated")]
+        assert actions == [
+            ("user", "created"),
+            ("desk1", "claimed"),
+            ("desk1", "replied"),
+            ("desk1", "resolved"),
+            ("user", "rated"),
+        ]
 
 
 def test_one_open_ticket_at_a_time_and_menu_leaves_ticket_mode(engine, db_engine):
@@ -126,7 +136,9 @@ def test_no_after_an_answer_then_yes_opens_a_ticket(engine, db_engine):
 def test_ticket_status_shows_only_the_users_own_tickets(engine, db_engine):
     say(engine, "talk to a person", user="+919876500011")
     say(engine, "talk to a person", user="+919876500012")
-    shown = say(engine, "menu", user="+919876500012") and say(engine, "what happened to my complaint", user="+919876500012")
+    shown = say(engine, "menu", user="+919876500012") and say(
+        engine, "what happened to my complaint", user="+919876500012"
+    )
     assert "HD-000002 — waiting for a helpdesk person" in shown and "HD-000001" not in shown
     assert "You have no helpdesk requests" in say(engine, "ticket status", user="+919876500013")
 

@@ -36,7 +36,9 @@ def write(tmp_path: Path, rows: list[list[str]], *, header=HEADER, name="report.
 
 def counts(engine) -> tuple[int, int, int]:
     with Session(engine) as session:
-        return tuple(session.exec(select(func.count()).select_from(table)).one() for table in (Employee, Course, Enrolment))
+        return tuple(
+            session.exec(select(func.count()).select_from(table)).one() for table in (Employee, Course, Enrolment)
+        )
 
 
 def rejects(path: Path) -> list[tuple[int, str]]:
@@ -89,7 +91,10 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_kept(db_engine
 
 @pytest.mark.parametrize(
     ("header", "missing"),
-    [(["Full_Name", "Phone_Number", "Content_Name"], "Status"), (["Name", "Mobile"], "Full_Name, Phone_Number, Content_Name, Status")],
+    [
+        (["Full_Name", "Phone_Number", "Content_Name"], "Status"),
+        (["Name", "Mobile"], "Full_Name, Phone_Number, Content_Name, Status"),
+    ],
 )
 def test_missing_required_columns_import_nothing(db_engine, tmp_path, header, missing):
     path = write(tmp_path, [["a"] * len(header)], header=header)
@@ -113,13 +118,23 @@ def test_reimporting_the_same_file_changes_nothing(db_engine, tmp_path):
     path = write(tmp_path, [row(), row(course="POSH Act", content_id="do_2")])
     import_report(db_engine, path)
     again = import_report(db_engine, path)
-    assert (again.inserted, again.updated, again.unchanged, again.employees_added, again.employees_updated) == (0, 0, 2, 0, 0)
+    assert (again.inserted, again.updated, again.unchanged, again.employees_added, again.employees_updated) == (
+        0,
+        0,
+        2,
+        0,
+        0,
+    )
     assert counts(db_engine) == (1, 2, 2)
 
 
 def test_a_newer_report_updates_statuses(db_engine, tmp_path):
     import_report(db_engine, write(tmp_path, [row()], name="october.csv"))
-    newer = write(tmp_path, [row(status="2", progress="100", completed="20-11-2026", certificate="Yes", designation="ASHA Facilitator")], name="november.csv")
+    newer = write(
+        tmp_path,
+        [row(status="2", progress="100", completed="20-11-2026", certificate="Yes", designation="ASHA Facilitator")],
+        name="november.csv",
+    )
     summary = import_report(db_engine, newer)
     assert (summary.inserted, summary.updated, summary.employees_updated) == (0, 1, 1)
     with Session(db_engine) as session:
@@ -135,8 +150,13 @@ def test_a_phone_used_for_two_names_is_reported_not_merged(db_engine, tmp_path):
     ])  # fmt: skip
     summary = import_report(db_engine, path)
     assert summary.rejected == 1
-    assert rejects(path) == [(3, "Phone_Number +91******0002 is used on line 2 for an employee with a "
-                                 "different name; add External_System_Id to tell them apart")]
+    assert rejects(path) == [
+        (
+            3,
+            "Phone_Number +91******0002 is used on line 2 for an employee with a "
+            "different name; add External_System_Id to tell them apart",
+        )
+    ]
     later = write(tmp_path, [row("Suresh Kumar", "9876500002", external_id="")], name="later.csv")
     import_report(db_engine, later)
     assert "already belongs to another employee" in rejects(later)[0][1]

@@ -28,7 +28,9 @@ def test_masking_keeps_what_a_person_recognises():
     assert mask_email("sunita.sahu@cg.gov.in") == "s***@cg.gov.in"
 
 
-@pytest.mark.parametrize("raw", ["2026-11-24", "24-11-2026", "24/11/2026", "2026-11-24 10:30:00", "2026-11-24T10:30:00"])
+@pytest.mark.parametrize(
+    "raw", ["2026-11-24", "24-11-2026", "24/11/2026", "2026-11-24 10:30:00", "2026-11-24T10:30:00"]
+)
 def test_three_date_formats(raw):
     assert parse_date(raw, "Completed_On") == date(2026, 11, 24)
 

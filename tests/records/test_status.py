@@ -23,7 +23,9 @@ def enrol(session: Session, employee: Employee, course_name: str, **values) -> N
     course = Course(name=course_name, name_hi=values.pop("name_hi", None))
     session.add(course)
     session.flush()
-    session.add(Enrolment(employee_id=employee.id, course_id=course.id, updated_at=datetime(2026, 11, 1, tzinfo=UTC), **values))
+    session.add(
+        Enrolment(employee_id=employee.id, course_id=course.id, updated_at=datetime(2026, 11, 1, tzinfo=UTC), **values)
+    )
     session.flush()
 
 
@@ -42,11 +44,37 @@ def test_pending_mandatory_first_nearest_end_date_first_then_hints(db_engine):
         sunita = add_employee(session)
         enrol(session, sunita, "Optional later", status="in-progress", progress=10, batch_end_date=date(2026, 12, 1))
         enrol(session, sunita, "Mandatory far", status="not-started", mandatory=True, batch_end_date=date(2027, 1, 1))
-        enrol(session, sunita, "Mandatory near", status="in-progress", progress=40, mandatory=True, batch_end_date=date(2026, 11, 29))
-        enrol(session, sunita, "Mandatory missed", status="in-progress", progress=70, mandatory=True, batch_end_date=date(2026, 11, 14))
-        enrol(session, sunita, "Done, no certificate", status="completed", progress=100, completed_on=date(2026, 11, 20))
+        enrol(
+            session,
+            sunita,
+            "Mandatory near",
+            status="in-progress",
+            progress=40,
+            mandatory=True,
+            batch_end_date=date(2026, 11, 29),
+        )
+        enrol(
+            session,
+            sunita,
+            "Mandatory missed",
+            status="in-progress",
+            progress=70,
+            mandatory=True,
+            batch_end_date=date(2026, 11, 14),
+        )
+        enrol(
+            session, sunita, "Done, no certificate", status="completed", progress=100, completed_on=date(2026, 11, 20)
+        )
         enrol(session, sunita, "Done today", status="completed", progress=100, completed_on=TODAY)
-        enrol(session, sunita, "Done, certified", status="completed", progress=100, completed_on=date(2026, 10, 1), certificate_generated=True)
+        enrol(
+            session,
+            sunita,
+            "Done, certified",
+            status="completed",
+            progress=100,
+            completed_on=date(2026, 10, 1),
+            certificate_generated=True,
+        )
         view = status_view(session, employee=sunita, today=TODAY)
     assert [line.name for line in view.courses] == [
         "Mandatory missed", "Mandatory near", "Mandatory far", "Optional later",

@@ -29,8 +29,19 @@ def url_of(db) -> str:
 
 def start(db, channel: str, out: Path, now, *, workers: int = 1, delay: float = 0.0) -> subprocess.Popen:
     env = {**os.environ, "HELPDESK_REMINDER_FILE_DELAY": str(delay), "PYTHONPATH": str(PROJECT_ROOT)}
-    command = [sys.executable, "-m", "tests.reminders.sender_process", url_of(db), channel, str(out), now.isoformat(), str(workers)]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "tests.reminders.sender_process",
+        url_of(db),
+        channel,
+        str(out),
+        now.isoformat(),
+        str(workers),
+    ]
+    return subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def sent_count(db) -> int:

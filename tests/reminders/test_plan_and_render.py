@@ -28,13 +28,19 @@ from tests.reminders.helpers import (
 def planned_phones(db, campaign_id: str) -> set[str]:
     with Session(db) as session:
         rows = session.exec(
-            select(Employee.phone).join(Reminder, Reminder.employee_id == Employee.id).where(Reminder.campaign == campaign_id)
+            select(Employee.phone)
+            .join(Reminder, Reminder.employee_id == Employee.id)
+            .where(Reminder.campaign == campaign_id)
         ).all()
         return set(rows)
 
 
 def campaign(**fields) -> Campaign:
-    base = {"id": "test", "name": "Test", "message": {"en": "Hello {name}: {course_names}", "hi": "नमस्ते {name}: {course_names}"}}
+    base = {
+        "id": "test",
+        "name": "Test",
+        "message": {"en": "Hello {name}: {course_names}", "hi": "नमस्ते {name}: {course_names}"},
+    }
     return Campaign.model_validate({**base, **fields})
 
 
@@ -47,10 +53,19 @@ def test_the_default_campaign_file_loads():
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ("- id: a\n  name: A\n  message: {en: x, hi: y}\n  schedule:\n    every: monthly\n", ":5: campaign 1, field schedule.every"),
+        (
+            "- id: a\n  name: A\n  message: {en: x, hi: y}\n  schedule:\n    every: monthly\n",
+            ":5: campaign 1, field schedule.every",
+        ),
         ("- id: a\n  name: A\n  message:\n    en: 'Hi {nmae}'\n    hi: y\n", ":4: campaign 1, field message.en"),
-        ("- id: a\n  name: A\n  message: {en: x, hi: y}\n- id: a\n  name: B\n  message: {en: x, hi: y}\n", ":4: campaign id 'a' is already used"),
-        ("- id: a\n  name: A\n  message: {en: x, hi: y}\n  audience: {inactive_days: 0}\n", ":4: campaign 1, field audience.inactive_days"),
+        (
+            "- id: a\n  name: A\n  message: {en: x, hi: y}\n- id: a\n  name: B\n  message: {en: x, hi: y}\n",
+            ":4: campaign id 'a' is already used",
+        ),
+        (
+            "- id: a\n  name: A\n  message: {en: x, hi: y}\n  audience: {inactive_days: 0}\n",
+            ":4: campaign 1, field audience.inactive_days",
+        ),
         ("- id: a\n  name: A\n  message: {en: x, hi: y}\n  colour: red\n", ":4: campaign 1, field colour"),
         ("- id: a\n  name: A: b\n", ":2: not valid YAML"),
     ],
@@ -72,7 +87,9 @@ def test_the_default_audience_is_everyone_with_a_pending_mandatory_course(db_eng
     with Session(db_engine) as session:
         for employee in session.exec(select(Employee)).all():
             pending = session.exec(
-                select(Enrolment.id).where(Enrolment.employee_id == employee.id, Enrolment.mandatory, Enrolment.status != "completed")
+                select(Enrolment.id).where(
+                    Enrolment.employee_id == employee.id, Enrolment.mandatory, Enrolment.status != "completed"
+                )
             ).first()
             assert (employee.phone in phones) == (pending is not None), employee.phone
 

@@ -160,7 +160,10 @@ def test_employees_without_a_channel_are_counted(db_engine, tmp_path):
     seeded(db_engine, employees=10)
     planned = plan(db_engine, campaigns=campaigns(), now=NOON, progress=False).total
     link(db_engine, "telegram", "5551", SUNITA)
-    senders = {"telegram": FileChannel(tmp_path / "t.txt", name="telegram", by_phone=False), "console": ConsoleChannel(by_phone=False)}
+    senders = {
+        "telegram": FileChannel(tmp_path / "t.txt", name="telegram", by_phone=False),
+        "console": ConsoleChannel(by_phone=False),
+    }
     summary = run(db_engine, senders=senders)
     assert summary.sent == 1 and summary.skipped_no_channel == planned - 1
     assert report(db_engine)["skipped_no_channel"] == planned - 1
@@ -175,7 +178,9 @@ def test_a_whatsapp_phone_without_a_conversation_gets_one_and_delivery_status_is
     assert run(db_engine, senders={"whatsapp": channel}).sent == planned
     assert SUNITA in channel.sent
     with Session(db_engine) as session:
-        assert session.exec(select(Conversation).where(Conversation.channel == "whatsapp")).all() == []  # Flaky makes none
+        assert (
+            session.exec(select(Conversation).where(Conversation.channel == "whatsapp")).all() == []
+        )  # Flaky makes none
     # The real WhatsApp adapter's status callbacks land on the outbox row of a linked conversation.
     link(db_engine, "whatsapp", SUNITA, SUNITA)
     plan(db_engine, campaigns=campaigns(), now=NOON + timedelta(days=7), progress=False)

@@ -14,7 +14,9 @@ from bot.tickets import service
 from bot.tickets.staff import StaffError, add_staff, authenticate, staff_by_name
 
 
-def open_one(session: Session, user: str = "+919876500001", category: str = "certificate.not_generated", sla_hours: int = 24) -> Ticket:
+def open_one(
+    session: Session, user: str = "+919876500001", category: str = "certificate.not_generated", sla_hours: int = 24
+) -> Ticket:
     conversation = lock_conversations(session, [("console", user)])[("console", user)]
     conversation.recent = [{"from": "user", "text": "certificate nahi aaya"}]
     return service.open_ticket(

@@ -64,7 +64,9 @@ def test_confidence_is_a_probability_like_score_with_alternatives(brain):
     assert all(0.0 <= score <= 1.0 for _, score in understanding.candidates)
 
 
-@pytest.mark.parametrize("text", ["what is the price of petrol", "बिजली का बिल कैसे भरें", "gas cylinder booking kaise kare", "", "🙏"])
+@pytest.mark.parametrize(
+    "text", ["what is the price of petrol", "बिजली का बिल कैसे भरें", "gas cylinder booking kaise kare", "", "🙏"]
+)
 def test_out_of_scope_is_not_guessed(brain, text):
     assert brain.matcher.understand(text).match is None
 

@@ -352,7 +352,7 @@ def test_claim_reply_note_resolve_change_the_ticket(app, db_engine, user_ticket)
     assert (response.status_code, response.headers["location"]) == (303, f"/staff/tickets/{user_ticket}")
     assert f"You claimed {user_ticket}." in desk1.get(response.headers["location"]).text
 
-    reply = "आपका सर्टिफिकेट अब बन गया है। Please check \"My Learning\" <Completed>."
+    reply = 'आपका सर्टिफिकेट अब बन गया है। Please check "My Learning" <Completed>.'
     response = act(desk1, user_ticket, "reply", reply=reply)
     page = desk1.get(response.headers["location"]).text
     assert f"Reply to {user_ticket} queued for the user on their channel." in page
@@ -419,4 +419,3 @@ def test_failed_actions_show_why_and_keep_the_typed_text(app, db_engine, user_ti
 
 def test_unknown_action_is_not_found(app, user_ticket):
     assert act(staff_client(app), user_ticket, "delete").status_code == 404
-
