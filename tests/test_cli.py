@@ -113,12 +113,14 @@ def test_bad_options_are_refused_clearly(tmp_path, args):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-REPORT = """\ufeffFull_Name,Phone_Number,External_System_Id,Designation,Content_Id,Content_Name,Status,Content_Progress_Percentage,Completed_On,Certificate_Generated,Live_CBP_Plan_Mandate,Batch_End_Date
-सुनीता साहू,+91 98765 11111,CG-1,ASHA,do_1,Basics of Cyber Security,In Progress,40,,No,Yes,30/11/2030
-सुनीता साहू,098765 11111,CG-1,ASHA,do_2,POSH Act,Completed,100,2026-11-01,Yes,Yes,
-Ramesh Yadav,9876522222,,Constable,do_1,Basics of Cyber Security,0,,,No,Yes,
-Bad Phone,12345,,Constable,do_1,Basics of Cyber Security,0,,,No,Yes,
-"""
+REPORT = (
+    "\ufeffFull_Name,Phone_Number,External_System_Id,Designation,Content_Id,Content_Name,Status,"
+    "Content_Progress_Percentage,Completed_On,Certificate_Generated,Live_CBP_Plan_Mandate,Batch_End_Date\n"
+    "सुनीता साहू,+91 98765 11111,CG-1,ASHA,do_1,Basics of Cyber Security,In Progress,40,,No,Yes,30/11/2030\n"
+    "सुनीता साहू,098765 11111,CG-1,ASHA,do_2,POSH Act,Completed,100,2026-11-01,Yes,Yes,\n"
+    "Ramesh Yadav,9876522222,,Constable,do_1,Basics of Cyber Security,0,,,No,Yes,\n"
+    "Bad Phone,12345,,Constable,do_1,Basics of Cyber Security,0,,,No,Yes,\n"
+)
 
 
 def test_import_then_chat_shows_own_status_in_the_users_language(tmp_path):

@@ -135,7 +135,7 @@ def test_intents_must_be_exactly_the_engines(tmp_path):
 def test_lexicon_points_at_yaml_booleans_and_conflicting_forms(tmp_path):
     path = tmp_path / "lexicon.yaml"
     path.write_text("synonyms:\n  not: [no, nahi]\n", encoding="utf-8")
-    with pytest.raises(ContentError, match="entry 'not', field 'synonyms': False is not a word .*in quotes"):
+    with pytest.raises(ContentError, match=r"entry 'not', field 'synonyms': False is not a word .*in quotes"):
         load_lexicon(path)
     path.write_text("variants:\n  kya: [kia]\n  karna: [kia]\n", encoding="utf-8")
     with pytest.raises(ContentError, match="'kia' already belongs to 'kya'"):

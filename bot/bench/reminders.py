@@ -24,8 +24,10 @@ def build_database(path: Path, *, employees: int, enrolments: int, seed: int = 7
     rng = random.Random(seed)
     stamp = "2026-11-01 00:00:00.000000"
     connection = sqlite3.connect(path)
-    connection.executemany("INSERT INTO course (id, content_id, name, name_hi) VALUES (?, ?, ?, ?)",
-                           [(n, f"do_bench_{n:03d}", f"Benchmark Course {n}", f"बेंचमार्क कोर्स {n}") for n in range(1, 41)])  # fmt: skip
+    connection.executemany(
+        "INSERT INTO course (id, content_id, name, name_hi) VALUES (?, ?, ?, ?)",
+        [(n, f"do_bench_{n:03d}", f"Benchmark Course {n}", f"बेंचमार्क कोर्स {n}") for n in range(1, 41)],
+    )
     connection.executemany(
         'INSERT INTO employee (id, name, phone, designation, "group", department, district, created_at, updated_at) '
         "VALUES (?, ?, ?, 'ASHA', 'Group D', 'Health', 'Raipur', ?, ?)",
@@ -54,8 +56,8 @@ def _bare_plan_seconds(path: Path) -> float:
     connection.execute("CREATE TEMP TABLE bare (employee_id INTEGER PRIMARY KEY)")
     start = time.perf_counter()
     connection.execute(
-        "INSERT INTO bare SELECT id FROM employee WHERE EXISTS (SELECT 1 FROM enrolment WHERE employee_id = employee.id "
-        "AND status != 'completed' AND mandatory)"
+        "INSERT INTO bare SELECT id FROM employee WHERE EXISTS "
+        "(SELECT 1 FROM enrolment WHERE employee_id = employee.id AND status != 'completed' AND mandatory)"
     )
     connection.commit()
     seconds = time.perf_counter() - start

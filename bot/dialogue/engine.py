@@ -125,7 +125,7 @@ class Engine:
             apology = Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))
             outcomes = [_Decided([apology], lang, "error")]
         elapsed = time.perf_counter() - started
-        for incoming, decided in zip(messages, outcomes):
+        for incoming, decided in zip(messages, outcomes, strict=True):
             metrics.OUTCOMES.labels(incoming.channel, decided.outcome).inc()
             if decided.outcome != "duplicate":
                 metrics.MESSAGES_IN.labels(incoming.channel, decided.lang).inc()
@@ -306,10 +306,13 @@ class Engine:
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
         """Hindi for Hindi writers in either script, English for English writers, unless the user chose."""
-        if not conversation.lang_chosen and detected is not None:
-            # One Latin word ("ok", "1") says little about the language: keep what we had.
-            if conversation.lang is None or detected != EN or len(normalised.split()) > 1:
-                conversation.lang = EN if detected == EN else "hi"
+        # One Latin word ("ok", "1") says little about the language: keep what we had.
+        if (
+            not conversation.lang_chosen
+            and detected is not None
+            and (conversation.lang is None or detected != EN or len(normalised.split()) > 1)
+        ):
+            conversation.lang = EN if detected == EN else "hi"
         return conversation.lang or self.settings.default_language
 
     def _choice_from_text(self, conversation: Conversation, text: str) -> str | None:
@@ -519,7 +522,8 @@ class Engine:
             Reply(
                 self.t(
                     turn.lang,
-                    'Done: you will get reminders about your pending courses again. To stop them, write "stop reminders".',
+                    "Done: you will get reminders about your pending courses again. "
+                    'To stop them, write "stop reminders".',
                 )
             )
         ]

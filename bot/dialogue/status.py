@@ -26,7 +26,8 @@ class StatusReplies:
                 f"{header}\n\n"
                 + t(
                     lang,
-                    "No course enrolments are in your department's report yet. Courses you join on iGOT appear here after the next report is imported.",
+                    "No course enrolments are in your department's report yet. "
+                    "Courses you join on iGOT appear here after the next report is imported.",
                 )
             )
         summary = t(
@@ -105,7 +106,8 @@ class StatusReplies:
                 hints.append(
                     t(
                         lang,
-                        '"{course}" ended on {date} and can no longer be resumed. Ask your MDO admin or nodal officer about a new batch.',
+                        '"{course}" ended on {date} and can no longer be resumed. '
+                        "Ask your MDO admin or nodal officer about a new batch.",
                         course=line.title(lang),
                         date=self.texts.date(lang, line.batch_end_date),
                     )
@@ -114,7 +116,8 @@ class StatusReplies:
                 hints.append(
                     t(
                         lang,
-                        '"{course}" is finished but its certificate has not appeared for more than 24 hours. Reply "talk to a person" and the helpdesk will look into it.',
+                        '"{course}" is finished but its certificate has not appeared for more than 24 hours. '
+                        'Reply "talk to a person" and the helpdesk will look into it.',
                         course=line.title(lang),
                     )
                 )
@@ -124,7 +127,8 @@ class StatusReplies:
         return Reply(
             self.t(
                 lang,
-                "To show your own course status I need your mobile number, confirmed by the app you are writing from. Please share it with the button below. It must be the number in your iGOT profile.",
+                "To show your own course status I need your mobile number, confirmed by the app you are writing from. "
+                "Please share it with the button below. It must be the number in your iGOT profile.",
             ),
             request_phone=self.t(lang, "Share my phone number"),
         )
@@ -133,7 +137,11 @@ class StatusReplies:
         return Reply(
             self.t(
                 lang,
-                "I could not find {phone} in your department's iGOT records. I can show course status only for the mobile number that is in your iGOT profile and your department's records. If that is this number, your department may not have sent its latest report yet. Would you like to ask a helpdesk person?",
+                "I could not find {phone} in your department's iGOT records. "
+                "I can show course status only for the mobile number that is in your iGOT profile "
+                "and your department's records. "
+                "If that is this number, your department may not have sent its latest report yet. "
+                "Would you like to ask a helpdesk person?",
                 phone=mask_phone(phone),
             ),
             (Option("intent:human", self.t(lang, "Talk to a person")), Option("intent:help", self.t(lang, "Menu"))),
@@ -144,7 +152,8 @@ class StatusReplies:
         return Reply(
             self.t(
                 lang,
-                "{phone} appears in the records of more than one employee, so I cannot show any course status for it. Please ask your MDO admin to correct the records, or ask a helpdesk person.",
+                "{phone} appears in the records of more than one employee, so I cannot show any course status for it. "
+                "Please ask your MDO admin to correct the records, or ask a helpdesk person.",
                 phone=mask_phone(phone),
             ),
             (Option("intent:human", self.t(lang, "Talk to a person")),),

@@ -37,7 +37,8 @@ class TicketReplies:
         return Reply(
             self.t(
                 lang,
-                "Your request {ref} is already with the helpdesk. Write here what you want to add; they will reply in this chat. Type menu to go back to questions.",
+                "Your request {ref} is already with the helpdesk. Write here what you want to add; "
+                "they will reply in this chat. Type menu to go back to questions.",
                 ref=ticket.ref,
             )
         )
@@ -55,7 +56,8 @@ class TicketReplies:
         return Reply(
             self.t(
                 lang,
-                'I cannot read pictures, voice notes or files. Please type your question in words. To send a screenshot to the helpdesk, first write "talk to a person", then send it.',
+                "I cannot read pictures, voice notes or files. Please type your question in words. "
+                'To send a screenshot to the helpdesk, first write "talk to a person", then send it.',
             )
         )
 

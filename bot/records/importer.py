@@ -322,13 +322,15 @@ class _Importer:
         external_ids = [fields["external_id"] for fields in inserted if fields["external_id"]]
         phones = [fields["phone"] for fields in inserted if not fields["external_id"]]
         found = connection.execute(
-            select(EMPLOYEES.c.id, EMPLOYEES.c.external_id, EMPLOYEES.c.phone, EMPLOYEES.c.name).where(
-                or_(EMPLOYEES.c.external_id.in_(external_ids),
-                    EMPLOYEES.c.external_id.is_(None) & EMPLOYEES.c.phone.in_(phones))
+            select(EMPLOYEES.c.id, EMPLOYEES.c.external_id, EMPLOYEES.c.phone).where(
+                or_(
+                    EMPLOYEES.c.external_id.in_(external_ids),
+                    EMPLOYEES.c.external_id.is_(None) & EMPLOYEES.c.phone.in_(phones),
+                )
             )
-        )  # fmt: skip
+        )
         by_id: dict[str, int] = {}
-        for employee_id, external_id, phone, name in found:
+        for employee_id, external_id, phone in found:
             if external_id:
                 by_id[f"id:{external_id}"] = employee_id
             else:

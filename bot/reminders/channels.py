@@ -195,8 +195,8 @@ class WhatsAppChannel:
         if not sid:
             raise PermanentError(f"outside the 24-hour window and no approved template for {message.lang}")
         try:
-            return self._create(message.user_key, content_sid=sid,
-                                content_variables=json.dumps(message.template_variables, ensure_ascii=False))  # fmt: skip
+            variables = json.dumps(message.template_variables, ensure_ascii=False)
+            return self._create(message.user_key, content_sid=sid, content_variables=variables)
         except self.whatsapp.SEND_ERRORS as error:
             self._raise(self.whatsapp.classify(error))
 

@@ -70,8 +70,10 @@ def audience_conditions(campaign: Campaign, *, now: datetime, today) -> list:
         pending.append(Enrolment.mandatory.is_(True))
         conditions.append(exists().where(*pending))
     if audience.batch_ends_within_days is not None:
-        conditions.append(exists().where(*pending, Enrolment.batch_end_date >= today,
-                                         Enrolment.batch_end_date <= today + timedelta(days=audience.batch_ends_within_days)))  # fmt: skip
+        last_day = today + timedelta(days=audience.batch_ends_within_days)
+        conditions.append(
+            exists().where(*pending, Enrolment.batch_end_date >= today, Enrolment.batch_end_date <= last_day)
+        )
     if audience.inactive_days is not None:
         cutoff = now - timedelta(days=audience.inactive_days)
         conditions.append(~exists().where(Enrolment.employee_id == Employee.id, Enrolment.updated_at >= cutoff))

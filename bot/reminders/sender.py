@@ -268,7 +268,8 @@ class ReminderSender:
                 user_key=conversation.user_key if conversation else employee.phone, lang=lang, text=rendered.text,
                 conversation_id=conversation.id if conversation else None,
                 last_inbound_at=conversation.last_inbound_at if conversation else None,
-                template_sids=dict(campaign.whatsapp_template.content_sid), template_variables=rendered.template_variables,
+                template_sids=dict(campaign.whatsapp_template.content_sid),
+                template_variables=rendered.template_variables,
             )  # fmt: skip
             jobs.append(_Job(row.id, employee.id, employee.phone, channel_name, message))
         if skips:
@@ -344,7 +345,8 @@ class ReminderSender:
         with self.db.begin() as connection:
             for job in chunk:
                 fenced = connection.execute(
-                    update(Reminder).where(R.id == job.reminder_id, R.claimed_by == self.token, R.status.in_((PLANNED, SENDING)))
+                    update(Reminder)
+                    .where(R.id == job.reminder_id, R.claimed_by == self.token, R.status.in_((PLANNED, SENDING)))
                     .values(status=SENDING, attempts=R.attempts + 1, channel=job.channel, lang=job.message.lang)
                 ).rowcount  # fmt: skip
                 if not fenced:
@@ -414,7 +416,8 @@ class ReminderSender:
             outbox_ids: dict[int, int] = {}
             if outbox:  # delivered/read arrive through the outbox row (status callbacks)
                 rows = connection.execute(
-                    OutboxMessage.__table__.insert().returning(OutboxMessage.__table__.c.id, sort_by_parameter_order=True),
+                    OutboxMessage.__table__.insert()
+                    .returning(OutboxMessage.__table__.c.id, sort_by_parameter_order=True),
                     [{"conversation_id": job.message.conversation_id, "kind": "reminder", "text": job.message.text,
                       "options": [], "created_at": now, "claimed_at": now, "delivered_at": now, "attempts": 1,
                       "provider_message_id": provider_id, "delivery_status": "sent", "ticket_id": None,
@@ -428,7 +431,8 @@ class ReminderSender:
                         status=SENT, finished_at=now, sent_at=now, claimed_by=None, deferred_until=None,
                         outbox_id=bindparam("oid"), provider_message_id=bindparam("pid"), lang=bindparam("lg"),
                     ),
-                    [{"rid": job.reminder_id, "oid": outbox_ids.get(job.reminder_id), "pid": provider_id, "lg": job.message.lang}
+                    [{"rid": job.reminder_id, "oid": outbox_ids.get(job.reminder_id), "pid": provider_id,
+                      "lg": job.message.lang}
                      for job, provider_id in sent],
                 )  # fmt: skip
         for job, _ in sent:

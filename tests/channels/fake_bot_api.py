@@ -9,6 +9,7 @@ blocked the bot, a 400 "chat not found". Nothing here reaches the internet.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -208,10 +209,8 @@ async def _params(request: Request) -> dict[str, Any]:
     params = {}
     for key, value in raw.items():
         if isinstance(value, str) and value[:1] in ("{", "["):
-            try:
+            with contextlib.suppress(ValueError):  # a plain string that starts like JSON stays a string
                 value = json.loads(value)
-            except ValueError:
-                pass
         params[key] = value
     return params
 

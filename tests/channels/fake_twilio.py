@@ -31,7 +31,8 @@ ERROR_MESSAGES = {
     21603: "The 'From' phone number is required.",
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
-    63016: "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.",
+    63016: "Failed to send freeform message because you are outside the allowed window. "
+    "If you are using WhatsApp, please use a Message Template.",
     63024: "Invalid message recipient",
 }
 

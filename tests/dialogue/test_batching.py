@@ -189,7 +189,9 @@ def test_the_engine_behind_the_queue_answers_every_request(engine, max_batch):
         queue = TurnQueue(engine.handle_many, max_batch=max_batch)
         texts = ["otp nahi aa raha", "thank you", "mera status", "पासवर्ड भूल गया"]
         users = [f"+9198000002{index:02d}" for index in range(len(texts))]
-        return await asyncio.gather(*(queue.handle(message(text, user)) for text, user in zip(texts, users)))
+        return await asyncio.gather(
+            *(queue.handle(message(text, user)) for text, user in zip(texts, users, strict=True))
+        )
 
     answers = asyncio.run(scenario())
     assert all(replies and replies[0].text for replies in answers)
