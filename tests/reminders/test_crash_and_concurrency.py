@@ -56,7 +56,7 @@ def kill_when(process: subprocess.Popen, condition, timeout: float = 60.0) -> No
         assert time.monotonic() < deadline, "the sender made no progress"
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.communicate()  # waits, and closes the pipes
 
 
 def finish(process: subprocess.Popen) -> None:

@@ -55,7 +55,8 @@ def server(tmp_path):
     yield base, process
     if process.poll() is None:
         process.kill()
-        process.wait()
+    process.wait()
+    process.stdout.close()
 
 
 def signed_post(base: str, params: dict[str, str], *, signature: str | None = None) -> httpx.Response:
