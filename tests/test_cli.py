@@ -113,6 +113,23 @@ def test_bad_options_are_refused_clearly(tmp_path, args):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args", [["chat"], ["ask", "hello"], ["db", "upgrade"], ["remind", "campaigns"], ["tickets", "list"]]
+)
+def test_a_bad_setting_stops_every_command_with_one_line_naming_it(tmp_path, args):
+    result = run(tmp_path, *args, env={"TIMEZONE": "Mars/Olympus"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        "error: TIMEZONE: 'Mars/Olympus' is not a time zone; use an IANA name such as Asia/Kolkata\n"
+    )
+
+
+def test_an_empty_setting_counts_as_unset(tmp_path):
+    (tmp_path / ".env").write_text("TELEGRAM_STAFF_CHAT_ID=\nREMINDER_SEND_WINDOW=\n", encoding="utf-8")
+    result = run(tmp_path, "remind", "campaigns", env={"TIMEZONE": ""})
+    assert result.returncode == 0, result.stderr
+
+
 REPORT = (
     "\ufeffFull_Name,Phone_Number,External_System_Id,Designation,Content_Id,Content_Name,Status,"
     "Content_Progress_Percentage,Completed_On,Certificate_Generated,Live_CBP_Plan_Mandate,Batch_End_Date\n"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.app import db_app, import_app
-from bot.cli.common import get_settings, startup
+from bot.cli.common import startup
 
 
 @import_app.command("report")
@@ -51,5 +51,6 @@ def db_upgrade() -> None:
     """Apply the schema migrations."""
     from bot import db
 
-    db.upgrade(get_settings().database_url)
+    settings, _ = startup(brain=False)
+    db.upgrade(settings.database_url)
     typer.echo("database schema is up to date")

@@ -9,13 +9,14 @@ follows from the schedule: at most one reminder per person per campaign per peri
 from __future__ import annotations
 
 import string
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.localtime import parse_window, time_zone
 
 DEFAULT_CAMPAIGNS = Path(__file__).resolve().parent / "default_campaigns.yaml"
 PLACEHOLDERS = frozenset({"name", "courses", "course_names", "deadline", "count"})
@@ -108,10 +109,7 @@ class Campaign(_Strict):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}") from None
+            time_zone(value)
         return value
 
     @field_validator("send_window")
@@ -137,19 +135,6 @@ class Campaign(_Strict):
         return f"{year}-W{week:02d}"
 
 
-def parse_window(value: str) -> tuple[time, time | None]:
-    """`09:00-19:00` as (start, end); an end of 24:00 is None (midnight at the end of the day)."""
-    try:
-        first, second = (part.strip() for part in value.split("-"))
-        start = time.fromisoformat(first)
-        end = None if second == "24:00" else time.fromisoformat(second)
-    except ValueError:
-        raise ValueError(f"send window {value!r}: write it as HH:MM-HH:MM, e.g. 09:00-19:00") from None
-    if end is not None and end <= start:
-        raise ValueError(f"send window {value!r}: the end must come after the start")
-    return start, end
-
-
 def in_window(window: str, local: datetime) -> bool:
     start, end = parse_window(window)
     return local.time() >= start and (end is None or local.time() < end)
@@ -173,7 +158,7 @@ class _LineLoader(yaml.SafeLoader):
     """Safe YAML that remembers the line of every mapping and its keys."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[object, object]:
     mapping = loader.construct_mapping(node, deep=True)
     lines = {"": node.start_mark.line + 1}
     for key_node, _ in node.value:
@@ -181,8 +166,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
     return _Lined(mapping, lines)
 
 
-class _Lined(dict):
-    def __init__(self, mapping: dict, lines: dict[str, int]):
+class _Lined(dict[object, object]):
+    def __init__(self, mapping: dict[object, object], lines: dict[str, int]):
         super().__init__(mapping)
         self.lines = lines
 
@@ -190,7 +175,7 @@ class _Lined(dict):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _line_of(document: object, location: tuple) -> int | None:
+def _line_of(document: object, location: tuple[str | int, ...]) -> int | None:
     """The line of the deepest key on the error's path that the YAML has."""
     node, line = document, None
     for part in location:
@@ -223,7 +208,8 @@ def load_campaigns(path: Path | None = None) -> list[Campaign]:
         return []
     if not isinstance(document, list):
         raise CampaignError(f"{path}:1: the file must be a list of campaigns")
-    campaigns, seen = [], {}
+    campaigns: list[Campaign] = []
+    seen: dict[str, int | None] = {}  # id: its line
     for index, item in enumerate(document):
         try:
             campaign = Campaign.model_validate(item)
