@@ -2,6 +2,10 @@
 
 The ceiling is a bare endpoint of the same stack (Starlette on uvicorn, same worker count) that
 answers every post with a constant `<Response/>`: what the server could do if the bot did nothing.
+
+The paced run's latency counts from each request's scheduled send time, not from when a load worker
+got round to sending it: a stalled server holds back the requests due behind the stall, and that wait
+is latency the users would see (timing from the actual send hides it: coordinated omission).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -45,7 +50,8 @@ class LoadResult:
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def message_texts(content_dir: Path) -> list[str]:
@@ -114,8 +120,9 @@ async def _load(
         nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for index in counter:
-            if rate:  # open-loop pacing: request i leaves at i / rate, whatever the server does
-                await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
+            due = start + index / rate if rate else None  # open loop: request i is due at i / rate
+            if due is not None:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             sent = time.perf_counter()
             try:
                 errors += await _exchange(reader, writer, requests[index]) != 200
@@ -123,7 +130,8 @@ async def _load(
                 errors += 1
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            latencies.append(time.perf_counter() - sent)
+            # Paced: from when it was due (see the module's docstring); closed loop: from the send.
+            latencies.append(time.perf_counter() - (sent if due is None else due))
         writer.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -132,7 +140,15 @@ async def _load(
     return LoadResult(len(latencies), seconds, cuts[49] * 1000, cuts[98] * 1000, errors)
 
 
-def _load_process(port: int, total: int, concurrency: int, rate: float | None, prefix: str, texts, results) -> None:
+def _load_process(
+    port: int,
+    total: int,
+    concurrency: int,
+    rate: float | None,
+    prefix: str,
+    texts: list[str],
+    results: Queue[LoadResult],
+) -> None:
     results.put(asyncio.run(_load(port, total=total, concurrency=concurrency, rate=rate, prefix=prefix, texts=texts)))
 
 
@@ -141,7 +157,7 @@ def run_load(
 ) -> LoadResult:
     """The load, from a separate process so it does not share the server's interpreter."""
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
+    results: Queue[LoadResult] = context.Queue()
     process = context.Process(target=_load_process, args=(port, total, concurrency, rate, prefix, texts, results))
     process.start()
     result = results.get()
@@ -149,7 +165,7 @@ def run_load(
     return result
 
 
-def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -159,10 +175,11 @@ def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pop
         except httpx.HTTPError:
             time.sleep(0.2)
     server.terminate()
-    raise RuntimeError(f"server did not start: {server.stderr.read().decode()[-2000:]}")
+    _, errors = server.communicate(timeout=30)
+    raise RuntimeError(f"server did not start: {errors.decode()[-2000:]}")
 
 
-def _stop(server: subprocess.Popen) -> None:
+def _stop(server: subprocess.Popen[bytes]) -> None:
     server.terminate()
     server.wait(timeout=30)
 
