@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +14,9 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlmodel import Session, create_engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session, SQLModel, create_engine
 
 from bot.config import get_settings
 
@@ -46,7 +48,7 @@ def create_db_engine(url: str) -> Engine:
     return engine
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:
+def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets readers and one writer work at once; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -104,7 +106,9 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             raise
 
 
-def dialect_insert(bind: Engine | Connection):
+def dialect_insert(
+    bind: Engine | Connection,
+) -> Callable[[type[SQLModel]], postgresql.Insert | sqlite.Insert]:
     """The database's own INSERT, which can say ON CONFLICT DO NOTHING (PostgreSQL and SQLite spell it alike)."""
     return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 

@@ -37,7 +37,7 @@ class EvalReport:
         correct, total = self.by_lang[lang]
         return correct / total if total else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "total": self.total,
             "accuracy": round(self.accuracy, 4),

@@ -8,6 +8,7 @@ gettext would otherwise fall back to English silently.
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from io import BytesIO
@@ -46,8 +47,10 @@ def read_catalog(path: Path, lang: str) -> Catalog:
         raise CatalogError(f"{path}: cannot read the catalog: {error}") from error
 
 
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+def _placeholders(text: str | Iterable[str]) -> set[str]:
+    """The named placeholders of a message, or of all forms of a plural one."""
+    forms = [text] if isinstance(text, str) else text
+    return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
 
 
 def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -> None:
@@ -71,7 +74,7 @@ def load_translations(locales_dir: Path) -> dict[str, Translations]:
         path = catalog_path(locales_dir, lang)
         catalog = read_catalog(path, lang)
         check_catalog(path, catalog, require_translations=lang != "en")
-        messages = {message.id for message in catalog if message.id}
+        messages = {str(message.id) for message in catalog if message.id}  # a plural's id is a tuple
         if reference is None:
             reference = messages
         elif missing := sorted(reference - messages):

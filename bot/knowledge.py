@@ -91,7 +91,8 @@ class Knowledge:
 
     def labelled_examples(self) -> Iterator[tuple[str, str]]:
         """Every example question as (topic or intent id, text), FAQ topics first, in all writings."""
-        for entry in (*self.faqs.values(), *self.intents.values()):
+        entries: tuple[FaqEntry | Intent, ...] = (*self.faqs.values(), *self.intents.values())
+        for entry in entries:
             for form in WRITING_FORMS:
                 for text in entry.examples[form]:
                     yield entry.id, text
@@ -101,7 +102,7 @@ class _LineLoader(yaml.SafeLoader):
     """A YAML loader that remembers the line each mapping starts on."""
 
 
-class _LineDict(dict):
+class _LineDict(dict[Any, Any]):
     line: int = 0
 
 
@@ -145,7 +146,7 @@ class _Checker:
     def fail(self, field_name: str, problem: str) -> ContentError:
         return ContentError(self.path, problem, line=self.line, entry=self.entry, field_name=field_name)
 
-    def text(self, value: Any, field_name: str, *, limit: int | None = None) -> str:
+    def text(self, value: object, field_name: str, *, limit: int | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field_name, "is missing or empty")
         value = value.strip()
@@ -244,7 +245,7 @@ def load_intents(path: Path) -> dict[str, Intent]:
     return intents
 
 
-def _word_list(path: Path, data: dict, name: str) -> frozenset[str]:
+def _word_list(path: Path, data: dict[str, Any], name: str) -> frozenset[str]:
     words = data.get(name, [])
     if not isinstance(words, list):
         raise ContentError(path, "must be a list of words", line=getattr(data, "line", None), field_name=name)
@@ -252,14 +253,14 @@ def _word_list(path: Path, data: dict, name: str) -> frozenset[str]:
     return frozenset(normalise(word) for word in words)
 
 
-def _check_words(path: Path, words: list, *, field_name: str, entry: str = "") -> None:
+def _check_words(path: Path, words: list[object], *, field_name: str, entry: str = "") -> None:
     for word in words:
         if not isinstance(word, str) or not word.strip():
             hint = " (write it in quotes: YAML reads yes/no/on/off as true/false)" if isinstance(word, bool) else ""
             raise ContentError(path, f"{word!r} is not a word{hint}", entry=entry, field_name=field_name)
 
 
-def _word_groups(path: Path, data: dict, name: str) -> dict[str, str]:
+def _word_groups(path: Path, data: dict[str, Any], name: str) -> dict[str, str]:
     """A `canonical: [forms]` section turned into form -> canonical."""
     groups = data.get(name, {})
     if not isinstance(groups, dict):

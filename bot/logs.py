@@ -19,7 +19,7 @@ def mask_pii(text: str) -> str:
     return _PHONE.sub(_mask_phone_like, text)
 
 
-def _mask_phone_like(match: re.Match) -> str:
+def _mask_phone_like(match: re.Match[str]) -> str:
     digits = sum(char.isdigit() for char in match.group(1))
     return mask_phone(match.group(1)) if digits >= MIN_PHONE_DIGITS else match.group(1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.db import dialect_insert
 from bot.models import InboundReceipt
@@ -25,7 +25,7 @@ def first_deliveries(session: Session, receipts: Iterable[tuple[str, str]]) -> s
     statement = (
         insert(InboundReceipt)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundReceipt.channel, InboundReceipt.external_id)
+        .returning(col(InboundReceipt.channel), col(InboundReceipt.external_id))
     )
     # Parameter sets rather than a literal VALUES list: SQLAlchemy sends them as one multi-row INSERT
     # and compiles the statement once for all batch sizes.

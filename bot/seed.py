@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.models import Course, Employee, Enrolment, EnrolmentStatus
+from bot.models import Course, Employee, Enrolment, EnrolmentStatus, id_col
 
 NOT_STARTED = EnrolmentStatus.NOT_STARTED
 IN_PROGRESS = EnrolmentStatus.IN_PROGRESS
@@ -474,12 +474,12 @@ def _stamp(today: date) -> datetime:
 
 def _ensure_courses(session: Session) -> tuple[dict[str, int], int]:
     """Course ids by key, adding the catalogue courses the database lacks; and how many it added."""
-    existing = dict(session.exec(select(Course.content_id, Course.id)).all())
+    existing = dict(session.exec(select(col(Course.content_id), id_col(Course.id))).all())
     missing = [course for course in COURSES if course.content_id not in existing]
     if missing:
         rows = [{"content_id": c.content_id, "name": c.name, "name_hi": c.name_hi} for c in missing]
         inserted = session.execute(
-            insert(Course).returning(Course.content_id, Course.id, sort_by_parameter_order=True),
+            insert(Course).returning(col(Course.content_id), id_col(Course.id), sort_by_parameter_order=True),
             rows,
         )
         existing.update(dict(inserted.all()))
@@ -491,7 +491,7 @@ def _insert_people(session: Session, people: list[_Person], course_ids: dict[str
     employee_rows = [{**person.employee, "created_at": stamp, "updated_at": stamp} for person in people]
     employee_ids = (
         session.execute(
-            insert(Employee).returning(Employee.id, sort_by_parameter_order=True),
+            insert(Employee).returning(id_col(Employee.id), sort_by_parameter_order=True),
             employee_rows,
             execution_options=_ALL_COLUMNS,
         )

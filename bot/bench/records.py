@@ -116,6 +116,7 @@ def bench_status(*, database: Path, brain: Brain, samples: int = 2000) -> str:
     def lookup(phone: str) -> None:
         with Session(engine) as session:
             _, employee = find_employee(session, phone=phone)
+            assert employee is not None  # the phones are the employees' own
             replies.status("hi", status_view(session, employee=employee, today=today))
 
     def bare(phone: str) -> None:

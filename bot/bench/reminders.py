@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy.engine import Engine
 
 from bot.config import PROJECT_ROOT
 from bot.db import create_db_engine, upgrade
@@ -36,7 +39,7 @@ def build_database(path: Path, *, employees: int, enrolments: int, seed: int = 7
     per = enrolments // employees
     extra = enrolments - per * employees
 
-    def rows():
+    def rows() -> Iterator[tuple[int, int, str, int, bool, str, str]]:
         for person in range(1, employees + 1):
             for course in rng.sample(range(1, 41), per + (1 if person <= extra else 0)):
                 status = rng.choice(("not-started", "in-progress", "completed"))
@@ -87,7 +90,9 @@ def bench_plan(*, employees: int = 400_000, enrolments: int = 1_000_000, workdir
     ])  # fmt: skip
 
 
-def _sender(db, *, rate: float | None, now) -> tuple[ReminderSender, NullChannel]:
+def _sender(
+    db: Engine, *, rate: float | None, now: datetime | Callable[[], datetime]
+) -> tuple[ReminderSender, NullChannel]:
     channel = NullChannel("whatsapp")
     sender = ReminderSender(
         db, campaigns=load_campaigns(), senders={"whatsapp": channel}, texts=Texts(PROJECT_ROOT / "locales"),

@@ -25,7 +25,7 @@ import re
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from aiolimiter import AsyncLimiter
 from starlette.requests import Request
@@ -55,6 +55,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+if TYPE_CHECKING:
+    from telegram.ext import JobQueue
+
 from bot.channels.telegram_staff import StaffDesk, external_id
 from bot.config import Settings
 from bot.dialogue import Engine, delivery
@@ -66,6 +69,17 @@ from bot.models import utcnow
 from bot.phones import PhoneError, to_e164
 
 logger = logging.getLogger(__name__)
+
+# The Application `build_application` makes: PTB's default context types, and a rate limiter whose
+# per-request argument is an int (AIORateLimiter's retry count).
+TelegramApplication: TypeAlias = Application[
+    ExtBot[int],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    "JobQueue[ContextTypes.DEFAULT_TYPE]",
+]
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096  # characters in one message (Telegram counts UTF-16 code units)
@@ -172,9 +186,11 @@ class HelpdeskRateLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
     def _private_limiter(self, chat_id: object) -> AsyncLimiter | None:
+        if not isinstance(chat_id, int | str):
+            return None
         try:
-            chat = int(chat_id)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            chat = int(chat_id)
+        except ValueError:
             return None
         if chat <= 0 or not self._private_rate:
             return None
@@ -249,7 +265,7 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
 # The channel -------------------------------------------------------------------------------
 
 
-def build_application(settings: Settings, rate_limiter: BaseRateLimiter | None = None) -> Application:
+def build_application(settings: Settings, rate_limiter: BaseRateLimiter[int] | None = None) -> TelegramApplication:
     """PTB's Application for webhook mode: no Updater; another Bot API server when configured."""
     if not settings.telegram_bot_token:
         raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set")
@@ -281,7 +297,7 @@ class TelegramChannel:
         settings: Settings,
         engine: Engine,
         *,
-        rate_limiter: BaseRateLimiter | None = None,
+        rate_limiter: BaseRateLimiter[int] | None = None,
         now: Callable[[], datetime] = utcnow,
     ):
         self.settings = settings
@@ -307,7 +323,7 @@ class TelegramChannel:
             logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
 
     @property
-    def bot(self) -> ExtBot:
+    def bot(self) -> ExtBot[int]:
         return self.application.bot
 
     def _add_handlers(self) -> None:
@@ -347,7 +363,7 @@ class TelegramChannel:
     async def __aexit__(self, *_exc: object) -> None:
         await self.stop()
 
-    async def process(self, update_json: dict) -> None:
+    async def process(self, update_json: dict[str, Any]) -> None:
         """Handle one update as Telegram posted it; raises InvalidUpdate for anything else."""
         if not isinstance(update_json, dict) or not isinstance(update_json.get("update_id"), int):
             raise InvalidUpdate("not a Telegram update")
@@ -361,7 +377,9 @@ class TelegramChannel:
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A typed message: the engine's answer."""
-        await self.converse(update, text=update.effective_message.text or "")
+        message = update.effective_message
+        assert message is not None  # the handler's filter admits messages only
+        await self.converse(update, text=message.text or "")
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start (a deep link's payload is ignored): the greeting and menu."""
@@ -375,12 +393,14 @@ class TelegramChannel:
         """A shared contact: the user's own verifies them and shows their status; others' are not believed."""
         phone = vouched_phone(update)
         if phone is None:
-            logger.info("telegram contact from chat %s is not the sender's own: not verified", update.effective_chat.id)
+            chat_id = update.effective_chat.id if update.effective_chat else None
+            logger.info("telegram contact from chat %s is not the sender's own: not verified", chat_id)
         await self.converse(update, choice="intent:my_status", verified_phone=phone, remove_keyboard=True)
 
     async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo, document, voice note, sticker...: added to the open ticket, else a polite note."""
         message = update.effective_message
+        assert message is not None  # the handler's filter admits messages only
         await self.converse(update, text=message.caption or "", attachments=attachments_of(message))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -390,6 +410,7 @@ class TelegramChannel:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button: the staff group's Claim, or a user's choice (its buttons then removed)."""
         query = update.callback_query
+        assert query is not None  # a CallbackQueryHandler's update
         chat = update.effective_chat
         if self.staff is not None and chat is not None and chat.id == self.staff.chat_id:
             await self.staff.on_button(update, context)
@@ -398,8 +419,10 @@ class TelegramChannel:
         if chat is None or chat.type != Chat.PRIVATE:
             return
         data = query.data or ""
-        choice = {"text": data[1:]} if data.startswith("#") else {"choice": data}
-        replies = await self.converse(update, **choice)
+        if data.startswith("#"):
+            replies = await self.converse(update, text=data[1:])
+        else:
+            replies = await self.converse(update, choice=data)
         if replies and isinstance(query.message, Message) and query.message.reply_markup:
             await _quietly(query.edit_message_reply_markup(reply_markup=None))
 
@@ -419,6 +442,7 @@ class TelegramChannel:
         remove_keyboard: bool = False,
     ) -> list[Reply]:
         """Hand one update to the engine (batched with concurrent ones, in a worker thread) and send its replies."""
+        assert update.effective_chat is not None  # the handlers take chats' updates only
         chat_id = update.effective_chat.id
         incoming = Incoming(
             channel=CHANNEL,
@@ -454,6 +478,7 @@ class TelegramChannel:
         parts = [part for part in message_parts(reply) if part.text.strip()]
         sent = []
         for number, part in enumerate(parts, start=1):
+            markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
             markup = reply_markup(part) if number == len(parts) else None
             if markup is None and remove_keyboard and number == 1:
                 markup = ReplyKeyboardRemove()
@@ -528,7 +553,8 @@ class TelegramChannel:
                 raise
             except Exception:
                 logger.exception("telegram background round failed")
-                if asyncio.current_task().cancelling():
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None  # an error during cancellation must not swallow it
             pause, self._pause = self._pause, 0.0
             await asyncio.sleep(max(pause, 0 if busy else interval))
@@ -584,7 +610,7 @@ async def set_webhook(settings: Settings) -> str:
     if not SECRET_PATTERN.fullmatch(secret):
         raise TelegramSetupError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters: letters, digits, '_' or '-'")
     url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
-    options: dict[str, str] = {}
+    options: dict[str, Any] = {}
     if settings.telegram_api_base_url:
         options["base_url"], options["base_file_url"] = api_urls(settings.telegram_api_base_url)
     async with Bot(settings.telegram_bot_token, **options) as bot:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update as sql_update
@@ -25,7 +26,6 @@ from sqlmodel import Session, col, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    Application,
     BaseHandler,
     CommandHandler,
     ContextTypes,
@@ -35,11 +35,14 @@ from telegram.ext import (
 
 from bot.db import session_scope
 from bot.logs import mask_pii
-from bot.models import ACTIVE_STATUSES, Staff, Ticket, utcnow
+from bot.models import ACTIVE_STATUSES, Staff, Ticket, saved_id, utcnow
 from bot.receipts import first_delivery
 from bot.tickets import service
 from bot.tickets.presenting import ticket_summary, user_label
 from bot.tickets.staff import staff_by_telegram_id
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramApplication
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class StaffDesk:
     def __init__(
         self,
         *,
-        application: Application,
+        application: TelegramApplication,
         db: DatabaseEngine,
         chat_id: int,
         prefix: str = "HD-",
@@ -89,7 +92,7 @@ class StaffDesk:
         self.zone = ZoneInfo(timezone)
         self.now = now
 
-    def handlers(self) -> list[BaseHandler]:
+    def handlers(self) -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
         """The group's handlers; messages anywhere else never reach them."""
         group = filters.Chat(chat_id=self.chat_id) & filters.UpdateType.MESSAGE
         return [
@@ -177,6 +180,7 @@ class StaffDesk:
     async def on_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A reply to a ticket's post: relayed to the user in their language frame."""
         message = update.effective_message
+        assert message is not None  # the handler's filter admits messages only
         replied = message.reply_to_message
         if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
             return  # staff talking among themselves
@@ -188,6 +192,7 @@ class StaffDesk:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The "Claim" button under a ticket's post."""
         query = update.callback_query
+        assert query is not None  # a CallbackQueryHandler's update
         data = query.data or ""
         if not data.startswith(CLAIM_PREFIX):
             await self._quietly(query.answer())
@@ -202,6 +207,7 @@ class StaffDesk:
 
     async def _command(self, update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
         message = update.effective_message
+        assert message is not None  # the handlers' filters admit messages only
         replied = message.reply_to_message
         ref = context.args[0] if context.args else None
         post_id = replied.message_id if ref is None and replied is not None else None
@@ -212,6 +218,7 @@ class StaffDesk:
         """The outcome in the group, under the staff member's message; the Claim button retired."""
         if outcome.duplicate:
             return
+        assert update.effective_message is not None  # a command or a reply in the group
         await self._quietly(update.effective_message.reply_text(outcome.text))
         if outcome.done and outcome.post_id:
             await self._retire_button(outcome.post_id)
@@ -232,7 +239,7 @@ class StaffDesk:
         )
 
     @staticmethod
-    async def _quietly(call) -> object:
+    async def _quietly(call: Awaitable[object]) -> object:
         """A cosmetic call (answer, edit, delete): its failure must not undo the work."""
         try:
             return await call
@@ -418,14 +425,15 @@ def _lock_next_unposted(session: Session, zone: ZoneInfo) -> tuple[int, str, str
     if ticket is None:
         session.rollback()
         return None
-    return ticket.id, ticket.ref, post_text(session, ticket, zone)
+    assert ticket.ref is not None  # selected for having one
+    return saved_id(ticket), ticket.ref, post_text(session, ticket, zone)
 
 
 def _record_post(session: Session, ticket_id: int, message_id: int) -> bool:
     """Store the post's id unless another worker stored one first; commits (and unlocks)."""
-    result = session.execute(
+    result = session.exec(
         sql_update(Ticket)
-        .where(Ticket.id == ticket_id, col(Ticket.staff_post_id).is_(None))
+        .where(col(Ticket.id) == ticket_id, col(Ticket.staff_post_id).is_(None))
         .values(staff_post_id=message_id)
     )
     session.commit()
@@ -440,11 +448,11 @@ def _close(session: Session) -> None:
 def _flag_overdue(db: DatabaseEngine, now: datetime, zone: ZoneInfo) -> list[tuple[int, int | None, str]]:
     with session_scope(db) as session:
         return [
-            (ticket.id, ticket.staff_post_id, overdue_text(session, ticket, zone))
+            (saved_id(ticket), ticket.staff_post_id, overdue_text(session, ticket, zone))
             for ticket in service.flag_overdue(session, now=now)
         ]
 
 
 def _unflag(db: DatabaseEngine, ticket_id: int) -> None:
     with session_scope(db) as session:
-        session.execute(sql_update(Ticket).where(Ticket.id == ticket_id).values(overdue_flagged_at=None))
+        session.execute(sql_update(Ticket).where(col(Ticket.id) == ticket_id).values(overdue_flagged_at=None))

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
@@ -30,6 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
@@ -43,6 +45,9 @@ from bot.logs import mask
 from bot.messages import Attachment, Incoming, Reply, split_reply
 from bot.models import Conversation, OutboxMessage, utcnow
 from bot.phones import PhoneError, to_e164
+
+if TYPE_CHECKING:
+    from twilio.rest.api.v2010.account.message import MessageInstance
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +213,7 @@ def parse_form(body: bytes) -> FormData:
         )
     except ValueError:  # UnicodeDecodeError is one too
         raise Refused(400, "malformed form body") from None
-    return FormData(pairs)
+    return FormData(pairs)  # type: ignore[arg-type]  # starlette wants list[tuple[str, str | UploadFile]]: invariant
 
 
 def signed_url(request: Request, public_base_url: str | None) -> str:
@@ -396,7 +401,7 @@ def record_status(engine: Engine, *, sid: str, status: str, error_code: str | No
         .values(**values)
     )
     with session_scope(engine.db) as session:
-        changed = session.exec(statement).rowcount  # type: ignore[call-overload]
+        changed = session.exec(statement).rowcount
     if changed:
         logger.info("twilio status sid=%s status=%s error=%s", sid, status, error_code)
     return bool(changed)
@@ -408,11 +413,12 @@ def record_status(engine: Engine, *, sid: str, status: str, error_code: str | No
 class RebasedHttpClient(TwilioHttpClient):
     """Twilio's own HTTP client, sending every request to another base URL (a test or relay server)."""
 
-    def __init__(self, base_url: str, **kwargs):
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base = urlsplit(base_url.rstrip("/"))
 
-    def request(self, method: str, url: str, *args, **kwargs):
+    # twilio's own TwilioHttpClient renames its base's `uri` to `url`: no override can match both.
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:  # type: ignore[override]
         """The request, its scheme and host replaced by the base URL's (and its path prefixed)."""
         parts = urlsplit(url)
         rebased = urlunsplit((self.base.scheme, self.base.netloc, self.base.path + parts.path, parts.query, ""))
@@ -421,6 +427,7 @@ class RebasedHttpClient(TwilioHttpClient):
 
 def twilio_client(settings: Settings) -> Client:
     """The real Twilio REST client from settings; `TWILIO_API_BASE_URL` points it elsewhere."""
+    http_client: TwilioHttpClient
     if settings.twilio_api_base_url:
         http_client = RebasedHttpClient(settings.twilio_api_base_url, timeout=HTTP_TIMEOUT_SECONDS)
     else:
@@ -492,7 +499,7 @@ class WhatsAppSender:
         """`template_sid`: the approved "an answer is waiting" content template (HX…), or one per language."""
         self.engine = engine
         self.settings = settings or engine.settings
-        if not is_enabled(self.settings):
+        if not is_enabled(self.settings) or self.settings.twilio_whatsapp_from is None:
             raise ValueError("WhatsApp needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM")
         self.client = client or twilio_client(self.settings)
         self.sender = whatsapp_address(self.settings.twilio_whatsapp_from)
@@ -592,7 +599,7 @@ class WhatsAppSender:
                 return self.templates[key]
         return next(iter(self.templates.values()), None)
 
-    def _create(self, user_key: str, **content: str):
+    def _create(self, user_key: str, **content: str) -> MessageInstance:
         """One `messages.create` call to the user, with the status callback when there is a public URL."""
         extra = {"status_callback": self.status_callback} if self.status_callback else {}
         return self.client.messages.create(from_=self.sender, to=whatsapp_address(user_key), **extra, **content)
@@ -607,7 +614,7 @@ class WhatsAppSender:
         with session_scope(self.engine.db) as session:
             rows = {}
             for item in outgoing:
-                message = session.get(OutboxMessage, item.outbox_id)
+                message = session.get_one(OutboxMessage, item.outbox_id)
                 if message.delivery_status == HELD:
                     message.delivery_status = None
                 rows[item.outbox_id] = _Row(message.conversation_id, message.attempts)
@@ -616,10 +623,10 @@ class WhatsAppSender:
     def _already_announced(self, conversation_id: int, outbox_id: int) -> bool:
         """Whether another message of this user is held after a template: one announcement is enough."""
         with session_scope(self.engine.db) as session:
-            query = select(OutboxMessage.id).where(
-                OutboxMessage.conversation_id == conversation_id,
-                OutboxMessage.id != outbox_id,
-                OutboxMessage.delivery_status == HELD,
+            query = select(col(OutboxMessage.id)).where(
+                col(OutboxMessage.conversation_id) == conversation_id,
+                col(OutboxMessage.id) != outbox_id,
+                col(OutboxMessage.delivery_status) == HELD,
                 col(OutboxMessage.delivered_at).is_(None),
                 col(OutboxMessage.failed_at).is_(None),
                 col(OutboxMessage.claimed_at) >= self.clock() - LEASE,
@@ -636,8 +643,8 @@ class WhatsAppSender:
 def hold(engine: Engine, item: Outgoing, *, until: datetime) -> bool:
     """Hold a claimed message until the user writes (or `until`); False if they wrote since it was claimed."""
     with session_scope(engine.db) as session:
-        message = session.get(OutboxMessage, item.outbox_id)
-        conversation = session.get(Conversation, message.conversation_id)
+        message = session.get_one(OutboxMessage, item.outbox_id)
+        conversation = session.get_one(Conversation, message.conversation_id)
         wrote = conversation.last_inbound_at
         if wrote is not None and (item.last_inbound_at is None or wrote > item.last_inbound_at):
             message.claimed_at = None  # the window opened again while we were sending the template
@@ -654,14 +661,14 @@ def release_held(engine: Engine, user_key: str) -> int:
         update(OutboxMessage)
         .where(
             col(OutboxMessage.conversation_id).in_(conversations.scalar_subquery()),
-            OutboxMessage.delivery_status == HELD,
+            col(OutboxMessage.delivery_status) == HELD,
             col(OutboxMessage.delivered_at).is_(None),
             col(OutboxMessage.failed_at).is_(None),
         )
         .values(claimed_at=None, delivery_status=None)
     )
     with session_scope(engine.db) as session:
-        return session.exec(statement).rowcount  # type: ignore[call-overload]
+        return session.exec(statement).rowcount
 
 
 async def run_outbox_task(sender: WhatsAppSender, interval: float = 2.0) -> None:

@@ -54,7 +54,7 @@ def ask(
         if as_json:
             typer.echo(json.dumps(result, ensure_ascii=False))
         else:
-            alternatives = ", ".join(result["alternatives"]) or "-"
+            alternatives = ", ".join(understanding.alternatives) or "-"
             typer.echo(
                 f"{text}\n  lang={result['lang']} match={result['match']} score={result['score']:.2f} "
                 f"alternatives={alternatives}"

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.app import remind_app
 from bot.cli.common import startup
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.reminders import Campaign
 
-def _campaigns(settings):
+
+def _campaigns(settings: Settings) -> list[Campaign]:
     from bot.reminders import CampaignError, load_campaigns
 
     try:
@@ -71,8 +75,8 @@ def remind_send(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
     typer.echo(", ".join(f"{key}: {value}" for key, value in result.items() if key != "by_channel"))
-    if result["by_channel"]:
-        typer.echo("by channel: " + ", ".join(f"{name} {count}" for name, count in result["by_channel"].items()))
+    if summary.by_channel:
+        typer.echo("by channel: " + ", ".join(f"{name} {count}" for name, count in summary.by_channel.items()))
 
 
 @remind_app.command("report")

@@ -6,16 +6,21 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.app import staff_app, tickets_app
 from bot.cli.common import startup
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.models import Staff
+
 
 @contextmanager
-def _staff_action() -> Iterator:
+def _staff_action() -> Iterator[Session]:
     """A database session for a staff command; mistakes become one clear line and exit code 2."""
     from bot import db
     from bot.tickets.service import TicketError
@@ -30,7 +35,7 @@ def _staff_action() -> Iterator:
         raise typer.Exit(2) from error
 
 
-def _acting_staff(session, name: str):
+def _acting_staff(session: Session, name: str) -> Staff:
     from bot.tickets.service import TicketError
     from bot.tickets.staff import staff_by_name
 

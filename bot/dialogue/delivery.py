@@ -16,7 +16,7 @@ from bot import metrics
 from bot.db import session_scope
 from bot.dialogue.engine import Engine, pending_for, remember
 from bot.messages import Reply
-from bot.models import Conversation, OutboxMessage, Ticket, utcnow
+from bot.models import Conversation, OutboxMessage, Ticket, saved_id, utcnow
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -42,7 +42,7 @@ def claim(engine: Engine, *, channel: str, user_key: str | None = None, limit: i
     with session_scope(engine.db) as session:
         query = (
             select(OutboxMessage, Conversation)
-            .join(Conversation, Conversation.id == OutboxMessage.conversation_id)
+            .join(Conversation, col(Conversation.id) == OutboxMessage.conversation_id)
             .where(
                 Conversation.channel == channel,
                 col(OutboxMessage.delivered_at).is_(None),
@@ -63,7 +63,7 @@ def claim(engine: Engine, *, channel: str, user_key: str | None = None, limit: i
             message.attempts += 1
             claimed.append(
                 Outgoing(
-                    outbox_id=message.id,
+                    outbox_id=saved_id(message),
                     channel=channel,
                     user_key=conversation.user_key,
                     lang=lang,
@@ -86,9 +86,9 @@ def finish(
 ) -> None:
     """Record how sending went: delivered, to be retried, or given up for good."""
     with session_scope(engine.db) as session:
-        message = session.get(OutboxMessage, outbox_id)
+        message = session.get_one(OutboxMessage, outbox_id)
         if error is None:
-            conversation = session.get(Conversation, message.conversation_id)
+            conversation = session.get_one(Conversation, message.conversation_id)
             lang = conversation.lang or engine.settings.default_language
             metrics.MESSAGES_OUT.labels(conversation.channel, lang).inc()
             message.delivered_at = utcnow()
@@ -98,7 +98,7 @@ def finish(
             ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
             reply = engine.ticket_replies.notice(lang, message, ticket)
             if reply.options:
-                conversation.pending = {**pending_for([reply]), "ticket": message.ticket_id}
+                conversation.pending = {**(pending_for([reply]) or {}), "ticket": message.ticket_id}
             remember(conversation, "bot", reply.text)
             return
         message.last_error = error[:300]
@@ -127,7 +127,7 @@ def enqueue(engine: Engine, *, channel: str, user_key: str, replies: list[Reply]
         for reply in replies:
             session.add(
                 OutboxMessage(
-                    conversation_id=conversation.id,
+                    conversation_id=saved_id(conversation),
                     kind="bot_reply",
                     text=reply.text,
                     options=[{"key": option.key, "label": option.label} for option in reply.options],

@@ -302,7 +302,7 @@ class Engine:
 
     def _employee_id(self, turn: Turn) -> int | None:
         match, employee = self._identify(turn)
-        return employee.id if match is Match.FOUND else None
+        return employee.id if match is Match.FOUND and employee is not None else None
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
         """Hindi for Hindi writers in either script, English for English writers, unless the user chose."""
@@ -317,7 +317,7 @@ class Engine:
 
     def _choice_from_text(self, conversation: Conversation, text: str) -> str | None:
         """A typed number picks the matching option of the bot's last question (WhatsApp, console)."""
-        options = (conversation.pending or {}).get("options") or []
+        options: list[str] = (conversation.pending or {}).get("options") or []
         number = normalise(text)
         if number.isdigit() and 1 <= int(number) <= len(options):
             return options[int(number) - 1]
@@ -385,7 +385,7 @@ class Engine:
     def _own_status(self, turn: Turn) -> StatusView | None:
         """The verified user's own records; None without a vouched phone matching exactly one employee."""
         match, employee = self._identify(turn)
-        if match is not Match.FOUND:
+        if match is not Match.FOUND or employee is None:
             return None
         return status_view(turn.session, employee=employee, today=self.today())
 
@@ -480,6 +480,7 @@ class Engine:
             return [self.status_replies.unknown_phone(turn.lang, phone)]
         if match is Match.AMBIGUOUS:
             return [self.status_replies.ambiguous_phone(turn.lang, phone)]
+        assert employee is not None  # FOUND comes with the employee
         view = status_view(turn.session, employee=employee, today=self.today())
         return [self.status_replies.status(turn.lang, view)]
 
@@ -542,7 +543,7 @@ def remember(conversation: Conversation, author: str, *texts: str) -> None:
         conversation.recent = [*conversation.recent, *entries][-RECENT_KEPT:]
 
 
-def pending_for(replies: list[Reply]) -> dict | None:
+def pending_for(replies: list[Reply]) -> dict[str, object] | None:
     """What the bot now waits for: the options of its last reply, picked by number or yes/no."""
     if not replies or not replies[-1].options:
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.i18n import Texts
 from bot.messages import Option, Reply
 from bot.phones import mask_phone
@@ -98,11 +100,11 @@ class StatusReplies:
                 parts.append(t(lang, "ends {date}", date=self.texts.date(lang, line.batch_end_date)))
         return " — ".join(parts)
 
-    def hints(self, lang: str, lines) -> list[str]:
+    def hints(self, lang: str, lines: Iterable[CourseLine]) -> list[str]:
         t = self.t
         hints = []
         for line in lines:
-            if line.past_end_date and line.mandatory:
+            if line.past_end_date and line.mandatory and line.batch_end_date:
                 hints.append(
                     t(
                         lang,

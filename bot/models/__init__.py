@@ -1,6 +1,6 @@
 """Database tables."""
 
-from bot.models.base import utcnow
+from bot.models.base import TableModel, id_col, saved_id, utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
@@ -19,9 +19,12 @@ __all__ = [
     "ReminderRate",
     "ReminderStatus",
     "Staff",
+    "TableModel",
     "Ticket",
     "TicketEvent",
     "TicketMessage",
     "TicketStatus",
+    "id_col",
+    "saved_id",
     "utcnow",
 ]  # fmt: skip

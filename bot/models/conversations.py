@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from bot.models.base import utcnow
+from bot.models.base import TableModel, utcnow
 
 
-class Conversation(SQLModel, table=True):
+class Conversation(TableModel, table=True):
     """One person on one channel, and what the bot remembers between their messages."""
 
     __table_args__ = (UniqueConstraint("channel", "user_key"),)
@@ -43,7 +43,7 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(TableModel, table=True):
     """A message for a user that the bot did not send as a direct reply: staff answers, rating requests."""
 
     __tablename__ = "outbox_message"
@@ -64,7 +64,7 @@ class OutboxMessage(SQLModel, table=True):
     delivery_status: str | None = Field(default=None, max_length=20, description="sent, delivered, read (callbacks)")
 
 
-class InboundReceipt(SQLModel, table=True):
+class InboundReceipt(TableModel, table=True):
     """Proof that a channel's message was handled: a retried delivery finds its receipt and is ignored."""
 
     __tablename__ = "inbound_receipt"

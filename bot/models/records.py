@@ -6,9 +6,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from bot.models.base import utcnow
+from bot.models.base import TableModel, utcnow
 
 
 class EnrolmentStatus(StrEnum):
@@ -17,7 +17,7 @@ class EnrolmentStatus(StrEnum):
     COMPLETED = "completed"
 
 
-class Employee(SQLModel, table=True):
+class Employee(TableModel, table=True):
     """A government employee as the department's iGOT reports know them."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,7 +36,7 @@ class Employee(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Course(SQLModel, table=True):
+class Course(TableModel, table=True):
     """A course or programme on iGOT."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -45,7 +45,7 @@ class Course(SQLModel, table=True):
     name_hi: str | None = Field(default=None, max_length=300)
 
 
-class Enrolment(SQLModel, table=True):
+class Enrolment(TableModel, table=True):
     """One employee in one course, as of the latest imported report."""
 
     __table_args__ = (UniqueConstraint("employee_id", "course_id"),)

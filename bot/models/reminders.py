@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from bot.models.base import utcnow
+from bot.models.base import TableModel, utcnow
 
 
 class ReminderStatus(StrEnum):
@@ -19,7 +19,7 @@ class ReminderStatus(StrEnum):
     SKIPPED = "skipped"  # see `skip_reason`: opted_out, no_channel, nothing_pending
 
 
-class Reminder(SQLModel, table=True):
+class Reminder(TableModel, table=True):
     """A reminder planned for one employee by one campaign in one period: the frequency cap is its key."""
 
     __table_args__ = (
@@ -49,7 +49,7 @@ class Reminder(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, description="sent, failed or skipped")
 
 
-class ReminderRate(SQLModel, table=True):
+class ReminderRate(TableModel, table=True):
     """A token bucket per channel, shared by every sender process on the database."""
 
     __tablename__ = "reminder_rate"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from bot.models.base import utcnow
+from bot.models.base import TableModel, utcnow
 
 
 class TicketStatus(StrEnum):
@@ -21,7 +21,7 @@ class TicketStatus(StrEnum):
 ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.ASSIGNED, TicketStatus.WAITING_FOR_USER)
 
 
-class Staff(SQLModel, table=True):
+class Staff(TableModel, table=True):
     """A helpdesk staff member who may work tickets."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -32,7 +32,7 @@ class Staff(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Ticket(SQLModel, table=True):
+class Ticket(TableModel, table=True):
     """One user's problem handed to the helpdesk."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -55,7 +55,7 @@ class Ticket(SQLModel, table=True):
     staff_post_id: int | None = Field(default=None, description="its post in the Telegram staff group")
 
 
-class TicketMessage(SQLModel, table=True):
+class TicketMessage(TableModel, table=True):
     """One line of a ticket's transcript: user, bot, staff reply or internal note, maybe an attachment."""
 
     __tablename__ = "ticket_message"
@@ -70,7 +70,7 @@ class TicketMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class TicketEvent(SQLModel, table=True):
+class TicketEvent(TableModel, table=True):
     """The audit trail: who did what to a ticket, and when."""
 
     __tablename__ = "ticket_event"

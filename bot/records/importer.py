@@ -11,9 +11,10 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from bot.models import Course, Employee, Enrolment, utcnow
 from bot.phones import mask_phone
@@ -26,6 +27,9 @@ from bot.records.report import (
     parse_row,
 )
 
+if TYPE_CHECKING:
+    import _csv
+
 BATCH_SIZE = 5000
 EMPLOYEE_FIELDS = tuple(name for name in EmployeeValues._fields if name != "external_id")
 ENROLMENT_FIELDS = (
@@ -33,6 +37,7 @@ ENROLMENT_FIELDS = (
     "certificate_generated", "certificate_id",
 )  # fmt: skip
 EMPLOYEES, COURSES, ENROLMENTS = Employee.__table__, Course.__table__, Enrolment.__table__
+Batch = list[tuple[ReportRow, list[str]]]  # parsed rows with their cells (for the rejects file)
 
 
 class ReportError(ValueError):
@@ -84,7 +89,7 @@ def import_report(
             raise ReportError(
                 f"{path}: missing required column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}"
             )
-        batch: list[tuple[ReportRow, list[str]]] = []
+        batch: Batch = []
         try:
             for line, cells in _records(reader):
                 importer.read(line, cells, columns, batch)
@@ -117,7 +122,7 @@ def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
         raise ReportError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from error
 
 
-def _records(reader) -> Iterator[tuple[int, list[str]]]:
+def _records(reader: _csv.Reader) -> Iterator[tuple[int, list[str]]]:
     """Each record with the line it starts on (a quoted cell may span lines)."""
     start = reader.line_num + 1
     for cells in reader:
@@ -139,7 +144,7 @@ def _write_rejects(path: Path, header: list[str], rejects: list[_Reject]) -> Pat
     return target
 
 
-def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
+def _bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Many rows in one driver-level executemany.
 
     SQLAlchemy's own executemany spends most of an import building parameters row by row; here
@@ -183,7 +188,7 @@ class _Importer:
                 )
             }
 
-    def read(self, line: int, cells: list[str], columns: dict[str, int], batch: list) -> None:
+    def read(self, line: int, cells: list[str], columns: dict[str, int], batch: Batch) -> None:
         self.summary.rows_read += 1
         try:
             row = parse_row(line, cells, columns)
@@ -216,7 +221,7 @@ class _Importer:
         self.summary.rejected += 1
         self.rejects.append(_Reject(line, reason, cells))
 
-    def flush(self, batch: list[tuple[ReportRow, list[str]]]) -> None:
+    def flush(self, batch: Batch) -> None:
         if not batch:
             return
         with self.engine.begin() as connection:
@@ -237,7 +242,7 @@ class _Importer:
             self.summary.courses_added += 1
         return self._course_ids
 
-    def _employee_ids_for(self, connection: Connection, batch: list[tuple[ReportRow, list[str]]]) -> dict[str, int]:
+    def _employee_ids_for(self, connection: Connection, batch: Batch) -> dict[str, int]:
         """Insert or update each employee of the batch once; rows whose phone clashes are rejected."""
         wanted: dict[str, EmployeeValues] = {}
         for row, _ in batch:
@@ -252,13 +257,13 @@ class _Importer:
             .all()
         )
         by_external_id = {record["external_id"]: record for record in existing if record["external_id"]}
-        by_phone: dict[str, list] = {}
-        for record in existing:
-            by_phone.setdefault(record["phone"], []).append(record)
+        by_phone: dict[str, list[RowMapping]] = {}
+        for known in existing:
+            by_phone.setdefault(known["phone"], []).append(known)
 
         ids: dict[str, int] = {}
-        inserts: list[tuple[str, dict]] = []
-        updates: list[dict] = []
+        inserts: list[tuple[str, dict[str, Any]]] = []
+        updates: list[dict[str, Any]] = []
         clashes: dict[str, str] = {}
         for key, values in wanted.items():
             record = by_external_id.get(values.external_id) if values.external_id else None
@@ -300,7 +305,9 @@ class _Importer:
             ids.update(self._new_employee_ids(connection, [fields for _, fields in inserts]))
             self.summary.employees_added += len(inserts)
         if updates:
-            columns = {name: bindparam(name) for name in (*EMPLOYEE_FIELDS, "external_id")}
+            columns: dict[str, BindParameter[Any]] = {
+                name: bindparam(name) for name in (*EMPLOYEE_FIELDS, "external_id")
+            }
             connection.execute(
                 update(EMPLOYEES).where(EMPLOYEES.c.id == bindparam("_id")).values(**columns, updated_at=now),
                 updates,
@@ -313,7 +320,7 @@ class _Importer:
         return ids
 
     @staticmethod
-    def _new_employee_ids(connection: Connection, inserted: list[dict]) -> dict[str, int]:
+    def _new_employee_ids(connection: Connection, inserted: list[dict[str, Any]]) -> dict[str, int]:
         """Ids of just-inserted employees, found again by their keys.
 
         One multi-row INSERT and one SELECT beat INSERT ... RETURNING, which SQLite can only keep
@@ -337,14 +344,17 @@ class _Importer:
                 by_id.setdefault(f"phone:{phone}", employee_id)
         return by_id
 
-    def _upsert_enrolments(self, connection, batch, employee_ids: dict[str, int], course_ids: dict[str, int]) -> None:
+    def _upsert_enrolments(
+        self, connection: Connection, batch: Batch, employee_ids: dict[str, int], course_ids: dict[str, int]
+    ) -> None:
         ids = sorted(set(employee_ids.values()))
         existing = {
             (record["employee_id"], record["course_id"]): record
             for record in connection.execute(select(ENROLMENTS).where(ENROLMENTS.c.employee_id.in_(ids))).mappings()
         }
         now = utcnow()
-        inserts, updates = [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         placed: dict[tuple[int, int], int] = {}
         for row, cells in batch:
             employee_id = employee_ids.get(row.employee.key)
@@ -367,7 +377,7 @@ class _Importer:
             _bulk_insert(connection, ENROLMENTS, inserts)
             self.summary.inserted += len(inserts)
         if updates:
-            columns = {name: bindparam(name) for name in ENROLMENT_FIELDS}
+            columns: dict[str, BindParameter[Any]] = {name: bindparam(name) for name in ENROLMENT_FIELDS}
             connection.execute(
                 update(ENROLMENTS).where(ENROLMENTS.c.id == bindparam("_id")).values(**columns, updated_at=now),
                 updates,

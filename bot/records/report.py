@@ -137,10 +137,14 @@ def parse_row(line: int, cells: list[str], columns: dict[str, int]) -> ReportRow
     width = len(cells)
     values = {name: cells[position].strip() or None for name, position in columns.items() if position < width}
     get = values.get
-    name, raw_phone, course_name = get("Full_Name"), get("Phone_Number"), get("Content_Name")
-    for column, value in (("Full_Name", name), ("Phone_Number", raw_phone), ("Content_Name", course_name)):
+
+    def required(column: str) -> str:
+        value = get(column)
         if not value:
             raise RowError(f"{column} is empty")
+        return value
+
+    name, raw_phone, course_name = required("Full_Name"), required("Phone_Number"), required("Content_Name")
     try:
         phone = to_e164(raw_phone)
     except PhoneError as error:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.models import Course, Employee, Enrolment, EnrolmentStatus
 
@@ -75,7 +75,7 @@ def status_view(session: Session, *, employee: Employee, today: date) -> StatusV
     """The employee's own enrolments, ordered for reading on a phone."""
     query = (
         select(Enrolment, Course)
-        .join(Course, Course.id == Enrolment.course_id)
+        .join(Course, col(Course.id) == Enrolment.course_id)
         .where(Enrolment.employee_id == employee.id)
     )
     with session.no_autoflush:  # read-only records, as in `find_employee`
@@ -104,7 +104,7 @@ def _line(enrolment: Enrolment, course: Course, today: date) -> CourseLine:
     )
 
 
-def _reading_order(line: CourseLine) -> tuple:
+def _reading_order(line: CourseLine) -> tuple[int, date | int, str]:
     group = 0 if line.pending and line.mandatory else 1 if line.pending else 2
     if group < 2:
         return (group, line.batch_end_date or date.max, line.name)

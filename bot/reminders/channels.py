@@ -14,11 +14,21 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from bot.models import utcnow
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
+
+    from bot.channels.whatsapp import SendFailure
+    from bot.config import Settings
+
+_T = TypeVar("_T")
 
 
 class PermanentError(Exception):
@@ -45,6 +55,21 @@ class ReminderMessage:
     last_inbound_at: datetime | None
     template_sids: dict[str, str] = field(default_factory=dict)
     template_variables: dict[str, str] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """What the sender asks of every channel."""
+
+    name: str
+    exactly_once: bool  # the sender writes the delivery itself (the console's outbox row); no `deliver`
+    by_phone: bool  # reaches an employee by phone alone, without a conversation
+    creates_conversation: bool  # ... and then needs one to record it
+
+
+class NetworkChannel(Channel, Protocol):
+    """A channel that is not `exactly_once`: it delivers each reminder itself."""
+
+    def deliver(self, message: ReminderMessage) -> str | None: ...
 
 
 class ConsoleChannel:
@@ -111,7 +136,7 @@ class TelegramChannel:
     by_phone = False
     creates_conversation = False
 
-    def __init__(self, settings, *, timeout: float = 30.0):
+    def __init__(self, settings: Settings, *, timeout: float = 30.0) -> None:
         from bot.channels.telegram import build_application
 
         self.application = build_application(settings)
@@ -121,7 +146,7 @@ class TelegramChannel:
         self._thread.start()
         self._run(self.application.initialize())
 
-    def _run(self, coroutine):
+    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(self.timeout)
 
     def deliver(self, message: ReminderMessage) -> str | None:
@@ -165,9 +190,13 @@ class WhatsAppChannel:
     by_phone = True
     creates_conversation = True  # so status callbacks and their STOP land on one conversation
 
-    def __init__(self, settings, *, client=None, clock=utcnow):
+    def __init__(
+        self, settings: Settings, *, client: Client | None = None, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         from bot.channels import whatsapp
 
+        if not whatsapp.is_enabled(settings) or settings.twilio_whatsapp_from is None:
+            raise ValueError("WhatsApp needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM")
         self.whatsapp = whatsapp
         self.client = client or whatsapp.twilio_client(settings)
         self.sender = whatsapp.whatsapp_address(settings.twilio_whatsapp_from)
@@ -200,14 +229,14 @@ class WhatsAppChannel:
         except self.whatsapp.SEND_ERRORS as error:
             self._raise(self.whatsapp.classify(error))
 
-    def _create(self, user_key: str, **content) -> str:
+    def _create(self, user_key: str, **content: str) -> str | None:
         extra = {"status_callback": self.status_callback} if self.status_callback else {}
         return self.client.messages.create(
             from_=self.sender, to=self.whatsapp.whatsapp_address(user_key), **extra, **content
         ).sid
 
     @staticmethod
-    def _raise(failure) -> None:
+    def _raise(failure: SendFailure) -> NoReturn:
         if failure.permanent or failure.outside_window:
             raise PermanentError(failure.error)
         raise TransientError(failure.error, 1.0 if failure.rate_limited else None)

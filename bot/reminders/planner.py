@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, exists, func, literal, or_, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.db import dialect_insert
 from bot.models import (
@@ -40,7 +42,7 @@ class PlanSummary:
     def total(self) -> int:
         return sum(self.planned.values())
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "planned": self.total,
             "by_campaign": self.planned,
@@ -49,12 +51,12 @@ class PlanSummary:
         }
 
 
-def audience_conditions(campaign: Campaign, *, now: datetime, today) -> list:
+def audience_conditions(campaign: Campaign, *, now: datetime, today: date) -> list[ColumnElement[bool]]:
     """SQL conditions on Employee for the campaign's audience."""
     audience = campaign.audience
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
 
-    def any_of(column, values):
+    def any_of(column: str | None, values: Iterable[str]) -> ColumnElement[bool]:
         return func.lower(column).in_([value.lower() for value in values])
 
     if audience.designations:
@@ -65,20 +67,22 @@ def audience_conditions(campaign: Campaign, *, now: datetime, today) -> list:
         conditions.append(any_of(Employee.department, audience.departments))
     if audience.districts:
         conditions.append(any_of(Employee.district, audience.districts))
-    pending = [Enrolment.employee_id == Employee.id, Enrolment.status != EnrolmentStatus.COMPLETED.value]
+    pending = [col(Enrolment.employee_id) == Employee.id, col(Enrolment.status) != EnrolmentStatus.COMPLETED.value]
     if audience.pending_mandatory:
-        pending.append(Enrolment.mandatory.is_(True))
+        pending.append(col(Enrolment.mandatory).is_(True))
         conditions.append(exists().where(*pending))
     if audience.batch_ends_within_days is not None:
         last_day = today + timedelta(days=audience.batch_ends_within_days)
         conditions.append(
-            exists().where(*pending, Enrolment.batch_end_date >= today, Enrolment.batch_end_date <= last_day)
+            exists().where(*pending, col(Enrolment.batch_end_date) >= today, col(Enrolment.batch_end_date) <= last_day)
         )
     if audience.inactive_days is not None:
         cutoff = now - timedelta(days=audience.inactive_days)
-        conditions.append(~exists().where(Enrolment.employee_id == Employee.id, Enrolment.updated_at >= cutoff))
         conditions.append(
-            ~exists().where(Conversation.verified_phone == Employee.phone, Conversation.updated_at >= cutoff)
+            ~exists().where(col(Enrolment.employee_id) == Employee.id, col(Enrolment.updated_at) >= cutoff)
+        )
+        conditions.append(
+            ~exists().where(col(Conversation.verified_phone) == Employee.phone, col(Conversation.updated_at) >= cutoff)
         )
     return conditions
 
@@ -98,7 +102,7 @@ def plan(
     summary = PlanSummary()
     insert = dialect_insert(db)
     with db.connect() as connection:
-        low, high = connection.execute(select(func.min(Employee.id), func.max(Employee.id))).one()
+        low, high = connection.execute(select(func.min(col(Employee.id)), func.max(col(Employee.id)))).one()
     for campaign in campaigns:
         today = now.astimezone(ZoneInfo(campaign.timezone or timezone)).date()
         period = campaign.period(today)
@@ -107,7 +111,7 @@ def plan(
             continue
         summary.periods[campaign.id] = period
         summary.planned[campaign.id] = 0
-        if low is None:
+        if low is None or high is None:  # no employees at all
             continue
         conditions = audience_conditions(campaign, now=now, today=today)
         columns = ["campaign", "employee_id", "period", "status", "due_at", "attempts", "created_at"]
@@ -117,13 +121,13 @@ def plan(
                 end = start + batch_size
                 chosen = select(
                     literal(campaign.id),
-                    Employee.id,
+                    col(Employee.id),
                     literal(period),
                     literal(ReminderStatus.PLANNED.value),
                     literal(now, Reminder.__table__.c.due_at.type),
                     literal(0),
                     literal(now, Reminder.__table__.c.created_at.type),
-                ).where(Employee.id >= start, Employee.id < end, *conditions)
+                ).where(col(Employee.id) >= start, col(Employee.id) < end, *conditions)
                 statement = (
                     insert(Reminder)
                     .from_select(columns, chosen)

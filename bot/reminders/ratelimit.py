@@ -73,7 +73,7 @@ class RateLimiter:
             tokens, stamp = connection.execute(
                 text("SELECT tokens, stamp FROM reminder_rate WHERE channel = :channel"), {"channel": channel}
             ).one()
-        available = min(params["cap"], tokens + rate * max(params["now"] - stamp, 0.0))
+        available: float = min(params["cap"], tokens + rate * max(params["now"] - stamp, 0.0))
         return max((n - available) / rate, 0.001)
 
     def acquire(self, channel: str, n: int = 1) -> None:

@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.i18n import Texts
 from bot.models import Course, Enrolment, EnrolmentStatus
@@ -33,13 +32,13 @@ def pending_courses(
     if not ids:
         return found
     query = (
-        select(Enrolment.employee_id, Course.name, Course.name_hi, Enrolment.batch_end_date)
-        .join(Course, Course.id == Enrolment.course_id)
-        .where(Enrolment.employee_id.in_(ids), Enrolment.status != EnrolmentStatus.COMPLETED.value)
+        select(col(Enrolment.employee_id), col(Course.name), col(Course.name_hi), col(Enrolment.batch_end_date))
+        .join(Course, col(Course.id) == Enrolment.course_id)
+        .where(col(Enrolment.employee_id).in_(ids), Enrolment.status != EnrolmentStatus.COMPLETED.value)
     )
     if mandatory_only:
-        query = query.where(Enrolment.mandatory.is_(True))
-    for employee_id, name, name_hi, end in session.execute(query):
+        query = query.where(col(Enrolment.mandatory).is_(True))
+    for employee_id, name, name_hi, end in session.exec(query):
         found[employee_id].append(PendingCourse(name, name_hi, end))
     for courses in found.values():
         courses.sort(key=lambda course: (course.batch_end_date is None, course.batch_end_date or date.max, course.name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus
 
@@ -19,8 +20,10 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
     WhatsApp by template, the console queue — if one is configured)."""
     where = [R.campaign == campaign] if campaign else []
     with db.connect() as connection:
-        by_status = dict(connection.execute(select(R.status, func.count()).where(*where).group_by(R.status)).all())
-        by_skip = dict(
+        by_status: dict[str, int] = dict(
+            connection.execute(select(R.status, func.count()).where(*where).group_by(R.status)).all()
+        )
+        by_skip: dict[str | None, int] = dict(
             connection.execute(
                 select(R.skip_reason, func.count())
                 .where(R.status == ReminderStatus.SKIPPED.value, *where)
@@ -32,7 +35,7 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
             select(func.count()).where(R.status == ReminderStatus.PLANNED.value, R.deferred_until.is_not(None), *where)
         ).scalar_one()
         outbox = OutboxMessage.__table__.c
-        status_rows = dict(
+        status_rows: dict[str | None, int] = dict(
             connection.execute(
                 select(outbox.delivery_status, func.count())
                 .select_from(Reminder.__table__.join(OutboxMessage.__table__, outbox.id == R.outbox_id))
@@ -54,9 +57,9 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
             .where(
                 ~exists().where(
                     and_(
-                        Conversation.verified_phone == Employee.phone,
-                        Employee.phone.is_not(None),
-                        Conversation.last_inbound_at.is_not(None),
+                        col(Conversation.verified_phone) == Employee.phone,
+                        col(Employee.phone).is_not(None),
+                        col(Conversation.last_inbound_at).is_not(None),
                     )
                 )
             )

@@ -20,22 +20,23 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.i18n import Texts
 from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus, utcnow
 from bot.progress import progress_reporter
 from bot.reminders.campaigns import Campaign, in_window, next_opening
-from bot.reminders.channels import PermanentError, ReminderMessage, TransientError
+from bot.reminders.channels import Channel, NetworkChannel, PermanentError, ReminderMessage, TransientError
 from bot.reminders.ratelimit import RateLimiter
 from bot.reminders.render import pending_courses, render
 
@@ -50,6 +51,8 @@ BACKOFF = timedelta(seconds=30)  # 30 s, 1 min, 2 min, ... up to MAX_BACKOFF
 MAX_BACKOFF = timedelta(hours=1)
 PLANNED, SENDING, SENT, FAILED, SKIPPED = (status.value for status in ReminderStatus)
 R = Reminder.__table__.c
+# (id, campaign, employee_id, status) of the reminders a sender has claimed
+Claimed = Sequence[Row[Any, Any, Any, Any]]
 
 
 @dataclass
@@ -64,7 +67,7 @@ class SendSummary:
     taken_over: int = 0  # our lease was taken by another sender (we were too slow): left to it
     by_channel: dict[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {key: value for key, value in self.__dict__.items()}
 
 
@@ -93,7 +96,7 @@ class ReminderSender:
         db: Engine,
         *,
         campaigns: list[Campaign],
-        senders: dict,
+        senders: dict[str, Channel],
         texts: Texts,
         rate_limits: dict[str, float | None] | None = None,
         now: datetime | Callable[[], datetime] | None = None,
@@ -170,7 +173,7 @@ class ReminderSender:
                 )
         return open_ids
 
-    def _claimable(self, campaign_ids: list[str]):
+    def _claimable(self, campaign_ids: list[str]) -> ColumnElement[bool]:
         now = self.clock()
         stale = now - self.lease
         return and_(
@@ -189,7 +192,7 @@ class ReminderSender:
                 select(func.count()).select_from(Reminder).where(self._claimable(campaign_ids))
             ).scalar_one()
 
-    def _claim(self, campaign_ids: list[str]) -> list:
+    def _claim(self, campaign_ids: list[str]) -> Claimed:
         """Lease a batch: one UPDATE over a locked, skip-locked selection (PostgreSQL), atomic on SQLite."""
         now = self.clock()
         chosen = select(R.id).where(self._claimable(campaign_ids)).order_by(R.id).limit(self.batch_size)
@@ -207,7 +210,7 @@ class ReminderSender:
 
     # One batch ----------------------------------------------------------------------------
 
-    def _process(self, rows: list) -> None:
+    def _process(self, rows: Claimed) -> None:
         jobs = self._prepare(rows)
         by_channel: dict[str, list[_Job]] = {}
         for job in jobs:
@@ -223,20 +226,20 @@ class ReminderSender:
                 if channel.exactly_once:
                     self._deliver_in_transaction(chunk)
                 else:
-                    self._deliver_over_network(channel, chunk)
+                    self._deliver_over_network(cast(NetworkChannel, channel), chunk)  # not exactly_once
 
-    def _prepare(self, rows: list) -> list[_Job]:
+    def _prepare(self, rows: Claimed) -> list[_Job]:
         """Route and render the claimed reminders; record at once the ones that cannot go anywhere."""
         now = self.clock()
         employee_ids = {row.employee_id for row in rows}
         with Session(self.db) as session:
             employees = {
-                e.id: e for e in session.execute(select(Employee).where(Employee.id.in_(employee_ids))).scalars()
+                e.id: e for e in session.execute(select(Employee).where(col(Employee.id).in_(employee_ids))).scalars()
             }
             phones = {e.phone for e in employees.values() if e.phone}
             conversations: dict[str, list[Conversation]] = {}
             for conversation in session.execute(
-                select(Conversation).where(Conversation.verified_phone.in_(phones))
+                select(Conversation).where(col(Conversation.verified_phone).in_(phones))
             ).scalars():
                 conversations.setdefault(conversation.verified_phone, []).append(conversation)
             mandatory = {c.id: c.audience.pending_mandatory for c in self.campaigns.values()}
@@ -268,7 +271,7 @@ class ReminderSender:
                 user_key=conversation.user_key if conversation else employee.phone, lang=lang, text=rendered.text,
                 conversation_id=conversation.id if conversation else None,
                 last_inbound_at=conversation.last_inbound_at if conversation else None,
-                template_sids=dict(campaign.whatsapp_template.content_sid),
+                template_sids={lang: sid for lang, sid in campaign.whatsapp_template.content_sid.items()},
                 template_variables=rendered.template_variables,
             )  # fmt: skip
             jobs.append(_Job(row.id, employee.id, employee.phone, channel_name, message))
@@ -294,7 +297,7 @@ class ReminderSender:
 
     def _conversation_for(self, channel: str, phone: str) -> Conversation:
         """The employee's conversation on a phone-addressed channel, made if missing (their key is the phone)."""
-        query = select(Conversation).where(Conversation.channel == channel, Conversation.user_key == phone)
+        query = select(Conversation).where(col(Conversation.channel) == channel, col(Conversation.user_key) == phone)
         for _ in range(2):
             try:
                 with Session(self.db, expire_on_commit=False) as session:
@@ -322,13 +325,13 @@ class ReminderSender:
                 else:
                     self.summary.taken_over += 1
 
-    def _opted_out(self, connection, phone: str | None) -> bool:
+    def _opted_out(self, connection: Connection, phone: str | None) -> bool:
         if not phone:
             return False
         return (
             connection.execute(
-                select(Conversation.id)
-                .where(Conversation.verified_phone == phone, Conversation.reminders_opted_out.is_(True))
+                select(col(Conversation.id))
+                .where(col(Conversation.verified_phone) == phone, col(Conversation.reminders_opted_out).is_(True))
                 .limit(1)
             ).first()
             is not None
@@ -365,7 +368,7 @@ class ReminderSender:
                 self._finish(connection, job, SENT, outbox_id=outbox_id, sent_at=now)
                 self._count_sent(job.channel)
 
-    def _deliver_over_network(self, channel, chunk: list[_Job]) -> None:
+    def _deliver_over_network(self, channel: NetworkChannel, chunk: list[_Job]) -> None:
         """Mark the chunk `sending` (after a last opt-out check), call the provider for each, then record
         the outcomes in one transaction. A crash in between re-sends at most this chunk (`network_chunk`)."""
         if self.before_send:
@@ -374,15 +377,15 @@ class ReminderSender:
         now = self.clock()
         ids = [job.reminder_id for job in chunk]
         with self.db.begin() as connection:
-            fenced = dict(connection.execute(
+            fenced: dict[int, int] = dict(connection.execute(
                 update(Reminder).where(R.id.in_(ids), R.claimed_by == self.token, R.status.in_((PLANNED, SENDING)))
                 .values(status=SENDING, attempts=R.attempts + 1, claimed_at=now, channel=chunk[0].channel)
                 .returning(R.id, R.attempts)
             ).all())  # fmt: skip
             phones = {job.phone for job in chunk if job.phone and job.reminder_id in fenced}
             stopped = set(connection.execute(
-                select(Conversation.verified_phone).where(Conversation.verified_phone.in_(phones),
-                                                          Conversation.reminders_opted_out.is_(True))
+                select(col(Conversation.verified_phone)).where(col(Conversation.verified_phone).in_(phones),
+                                                               col(Conversation.reminders_opted_out).is_(True))
             ).scalars()) if phones else set()  # fmt: skip
             go = []
             for job in chunk:
@@ -439,7 +442,7 @@ class ReminderSender:
             self._count_sent(job.channel)
 
     @staticmethod
-    def _call(channel, job: _Job) -> tuple[str | None, Exception | None]:
+    def _call(channel: NetworkChannel, job: _Job) -> tuple[str | None, Exception | None]:
         try:
             return channel.deliver(job.message), None
         except PermanentError as error:
@@ -449,7 +452,7 @@ class ReminderSender:
                 logger.exception("reminder %s on %s: unexpected error", job.reminder_id, job.channel)
             return None, error
 
-    def _retry_later(self, connection, job: _Job, attempts: int, error: Exception) -> None:
+    def _retry_later(self, connection: Connection, job: _Job, attempts: int, error: Exception) -> None:
         now = self.clock()
         text = f"{type(error).__name__}: {error}"[:300]
         if attempts >= MAX_ATTEMPTS:
@@ -467,7 +470,7 @@ class ReminderSender:
         logger.info("reminder %s on %s: %s; retry in %s", job.reminder_id, job.channel, text, wait)
         self.summary.retrying += 1
 
-    def _finish(self, connection, job: _Job, status: str, **values) -> None:
+    def _finish(self, connection: Connection, job: _Job, status: str, **values: object) -> None:
         connection.execute(
             update(Reminder).where(R.id == job.reminder_id, R.claimed_by == self.token)
             .values(status=status, finished_at=self.clock(), claimed_by=None, deferred_until=None, **values)
@@ -482,7 +485,7 @@ def send(
     db: Engine,
     *,
     campaigns: list[Campaign],
-    senders: dict,
+    senders: dict[str, Channel],
     texts: Texts,
     now: datetime | Callable[[], datetime] | None = None,
     rate_limits: dict[str, float | None] | None = None,
@@ -490,7 +493,7 @@ def send(
     send_window: str = "09:00-19:00",
     default_language: str = "hi",
     progress: bool = True,
-    **options,
+    **options: Any,
 ) -> SendSummary:
     """Send every due reminder on each employee's channel; see the module's docstring for the guarantees."""
     sender = ReminderSender(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -12,7 +13,7 @@ from bot.phones import mask_email, mask_phone
 from bot.tickets.service import audit_trail, is_overdue, transcript
 
 
-def _stamp(moment) -> str:
+def _stamp(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
@@ -42,9 +43,9 @@ def user_label(session: Session, ticket: Ticket) -> str:
             parts.append(mask_email(employee.email))
         parts.extend(value for value in (employee.designation, employee.department, employee.district) if value)
         return ", ".join(parts)
-    if conversation.verified_phone:
+    if conversation is not None and conversation.verified_phone:
         return f"unlisted number {mask_phone(conversation.verified_phone)}"
-    return f"unverified {conversation.channel} user"
+    return f"unverified {ticket.channel} user"
 
 
 def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:

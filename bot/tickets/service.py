@@ -17,6 +17,7 @@ from bot.models import (
     TicketEvent,
     TicketMessage,
     TicketStatus,
+    saved_id,
     utcnow,
 )
 
@@ -59,7 +60,7 @@ def open_ticket(
         return existing
     now = now or utcnow()
     ticket = Ticket(
-        conversation_id=conversation.id,
+        conversation_id=saved_id(conversation),
         employee_id=employee_id,
         channel=conversation.channel,
         lang=conversation.lang or "hi",
@@ -73,7 +74,7 @@ def open_ticket(
     session.flush()
     ticket.ref = f"{prefix}{ticket.id:06d}"
     for entry in conversation.recent[-RECENT_MESSAGES:]:
-        session.add(TicketMessage(ticket_id=ticket.id, author=entry["from"], text=entry["text"], created_at=now))
+        session.add(TicketMessage(ticket_id=saved_id(ticket), author=entry["from"], text=entry["text"], created_at=now))
     _audit(session, ticket, "user", "created", reason)
     return ticket
 
@@ -82,7 +83,7 @@ def add_user_message(session: Session, *, ticket: Ticket, text: str, attachment:
     """What the user writes while their ticket is open goes to the ticket, not to the FAQ."""
     session.add(
         TicketMessage(
-            ticket_id=ticket.id,
+            ticket_id=saved_id(ticket),
             author="user",
             text=text,
             attachment_kind=attachment.kind if attachment else None,
@@ -109,7 +110,7 @@ def claim(session: Session, *, ref: str, staff: Staff) -> Ticket:
     # One conditional UPDATE decides: whoever changes the row first owns the ticket.
     claimed = session.exec(
         update(Ticket)
-        .where(Ticket.id == ticket.id, col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(ACTIVE_STATUSES))
+        .where(col(Ticket.id) == ticket.id, col(Ticket.assignee_id).is_(None), col(Ticket.status).in_(ACTIVE_STATUSES))
         .values(assignee_id=staff.id, status=TicketStatus.ASSIGNED.value, updated_at=utcnow())
     )
     session.refresh(ticket)
@@ -132,7 +133,7 @@ def reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     ticket = _workable(session, ref)
     if ticket.assignee_id is None:
         ticket = claim(session, ref=ref, staff=staff)
-    session.add(TicketMessage(ticket_id=ticket.id, author="staff", staff_id=staff.id, text=text))
+    session.add(TicketMessage(ticket_id=saved_id(ticket), author="staff", staff_id=staff.id, text=text))
     session.add(
         OutboxMessage(conversation_id=ticket.conversation_id, kind="staff_reply", text=text, ticket_id=ticket.id)
     )
@@ -147,7 +148,7 @@ def add_note(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     if not text.strip():
         raise TicketError("the note is empty")
     ticket = get_ticket(session, ref=ref)
-    session.add(TicketMessage(ticket_id=ticket.id, author="note", staff_id=staff.id, text=text.strip()))
+    session.add(TicketMessage(ticket_id=saved_id(ticket), author="note", staff_id=staff.id, text=text.strip()))
     ticket.updated_at = utcnow()
     _audit(session, ticket, staff.name, "noted")
     return ticket
@@ -162,7 +163,7 @@ def resolve(session: Session, *, ref: str, staff: Staff) -> Ticket:
     ticket.status = TicketStatus.RESOLVED
     ticket.resolved_at = ticket.updated_at = now
     conversation = session.get(Conversation, ticket.conversation_id)
-    if conversation.active_ticket_id == ticket.id:
+    if conversation is not None and conversation.active_ticket_id == ticket.id:
         conversation.active_ticket_id = None
     session.add(
         OutboxMessage(conversation_id=ticket.conversation_id, kind="rating_request", text="", ticket_id=ticket.id)
@@ -190,9 +191,9 @@ def _workable(session: Session, ref: str) -> Ticket:
 
 def tickets_of(session: Session, *, conversation: Conversation, employee_id: int | None) -> list[Ticket]:
     """The user's own tickets: from this chat, or from their verified employee record on any channel."""
-    owned = Ticket.conversation_id == conversation.id
+    owned = col(Ticket.conversation_id) == conversation.id
     if employee_id is not None:
-        owned = or_(owned, Ticket.employee_id == employee_id)
+        owned = or_(owned, col(Ticket.employee_id) == employee_id)
     return list(session.exec(select(Ticket).where(owned).order_by(col(Ticket.id).desc()).limit(5)))
 
 
@@ -251,4 +252,4 @@ def audit_trail(session: Session, *, ticket: Ticket) -> list[TicketEvent]:
 
 
 def _audit(session: Session, ticket: Ticket, actor: str, action: str, detail: str = "") -> None:
-    session.add(TicketEvent(ticket_id=ticket.id, actor=actor, action=action, detail=detail))
+    session.add(TicketEvent(ticket_id=saved_id(ticket), actor=actor, action=action, detail=detail))

@@ -49,7 +49,7 @@ async def _channels_lifespan(app: Starlette) -> AsyncIterator[None]:
     """Start the configured channels and their outbox loops; on shutdown stop them after requests end."""
     settings: Settings = app.state.settings
     engine: DialogueEngine = app.state.engine
-    tasks: list[asyncio.Task] = []
+    tasks: list[asyncio.Task[None]] = []
     if settings.telegram_bot_token:
         app.state.telegram = telegram.TelegramChannel(settings, engine)
         await app.state.telegram.start()

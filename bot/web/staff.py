@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.config import Settings
 from bot.db import session_scope
 from bot.logs import mask_pii
-from bot.models import ACTIVE_STATUSES, Staff, Ticket, TicketStatus, utcnow
+from bot.models import ACTIVE_STATUSES, Staff, Ticket, TicketStatus, saved_id, utcnow
 from bot.tickets import service
 from bot.tickets.presenting import ticket_summary, user_label
 from bot.tickets.staff import authenticate
@@ -233,7 +233,7 @@ def console_context(request: Request) -> dict[str, Any]:
 
 def path_for(request: Request, name: str, **params: Any) -> str:
     """A console route's path, wherever the console is mounted (a path, so proxies keep the scheme)."""
-    return request.scope["root_path"] + str(request.app.url_path_for(name, **params))
+    return f"{request.scope['root_path']}{request.app.url_path_for(name, **params)}"
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -422,7 +422,7 @@ def load_queue(db: Engine, filters: QueueFilters) -> tuple[list[dict[str, Any]],
             )
             for status in statuses
         ]
-        tickets = sorted((ticket for batch in batches for ticket in batch), key=lambda ticket: ticket.id)
+        tickets = sorted((ticket for batch in batches for ticket in batch), key=saved_id)
         lines = [{**ticket_summary(session, ticket), "sla_due_at": ticket.sla_due_at} for ticket in tickets]
     return lines, any(len(batch) == QUEUE_LIMIT for batch in batches)
 
@@ -472,7 +472,7 @@ def staff_names(session: Session, ids: set[int]) -> dict[int, str]:
     """Staff names by id, for the transcript's replies and notes."""
     if not ids:
         return {}
-    return {staff.id: staff.name for staff in session.exec(select(Staff).where(col(Staff.id).in_(ids)))}
+    return {saved_id(staff): staff.name for staff in session.exec(select(Staff).where(col(Staff.id).in_(ids)))}
 
 
 @staff_form
@@ -484,7 +484,7 @@ async def act(request: Request, staff: Staff, form: FormData) -> Response:
     ref = request.path_params["ref"]
     values = {"text": field(form, action.text_field)} if action.text_field else {}
     try:
-        done_ref = await run_in_threadpool(perform, request.app.state.db, action.run, ref, staff.id, values)
+        done_ref = await run_in_threadpool(perform, request.app.state.db, action.run, ref, saved_id(staff), values)
     except service.TicketError as error:
         drafts = {action.text_field: values["text"]} if action.text_field else {}
         return await render_ticket(request, ref, error=str(error), drafts=drafts, status_code=422)
@@ -496,4 +496,4 @@ def perform(db: Engine, run: Callable[..., Ticket], ref: str, staff_id: int, val
     """One staff action in its own transaction; the ticket's reference."""
     with session_scope(db) as session:
         staff = session.get(Staff, staff_id)
-        return run(session, ref=ref, staff=staff, **values).ref
+        return run(session, ref=ref, staff=staff, **values).ref or ref  # a saved ticket always has its ref
