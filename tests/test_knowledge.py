@@ -93,7 +93,8 @@ def test_a_valid_file_loads(tmp_path):
     [
         (
             GOOD_ENTRY.replace("    hi: एक जवाब।\n", ""),
-            r"demo\.yaml:1, entry 'demo\.topic', field 'answer\.hi': is missing",
+            # the line of the mapping the missing field belongs in
+            r"demo\.yaml:6, entry 'demo\.topic', field 'answer\.hi': is missing",
         ),
         (GOOD_ENTRY.replace("An answer.", '""'), r"field 'answer\.en': is missing or empty"),
         (GOOD_ENTRY.replace("    hi-Latn: [demo sawal]\n", ""), r"field 'examples\.hi-Latn': is missing"),
@@ -108,11 +109,32 @@ def test_a_valid_file_loads(tmp_path):
         (GOOD_ENTRY + GOOD_ENTRY, r"demo\.yaml:12, entry 'demo\.topic', field 'id': duplicate id"),
         ("- id: [unclosed\n", r"demo\.yaml:\d+: not valid YAML"),
         ("id: demo\n", r"demo\.yaml: must be a list of entries"),
+        (
+            GOOD_ENTRY + "  escalte: offer\n",
+            r"demo\.yaml:12, entry 'demo\.topic', field 'escalte': is not a known field",
+        ),
+        (GOOD_ENTRY.replace("[demo sawal]", "[no]"), r"field 'examples\.hi-Latn\[1\]': False is not text .*in quotes"),
     ],
 )
 def test_content_mistakes_name_file_line_entry_and_field(tmp_path, broken, expected):
     with pytest.raises(ContentError, match=expected):
         load_faqs(write_faq(tmp_path, broken))
+
+
+def test_every_mistake_of_every_file_is_listed_at_once(tmp_path):
+    write_faq(tmp_path, GOOD_ENTRY.replace("An answer.", '""'), "one.yaml")
+    folder = write_faq(
+        tmp_path, GOOD_ENTRY.replace("demo.topic", "demo.other").replace("एक जवाब।", "in English"), "two.yaml"
+    )
+    (folder / "three.yaml").write_text("- id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ContentError) as error:
+        load_faqs(folder)
+    assert len(error.value.mistakes) == 3
+    assert re.search(r"one\.yaml:6, entry 'demo\.topic', field 'answer\.en': is missing or empty", str(error.value))
+    assert re.search(
+        r"two\.yaml:7, entry 'demo\.other', field 'answer\.hi': must be written in Devanagari", str(error.value)
+    )
+    assert re.search(r"three\.yaml:\d+: not valid YAML", str(error.value))
 
 
 def test_a_duplicate_id_across_files_names_both(tmp_path):
@@ -135,7 +157,7 @@ def test_intents_must_be_exactly_the_engines(tmp_path):
 def test_lexicon_points_at_yaml_booleans_and_conflicting_forms(tmp_path):
     path = tmp_path / "lexicon.yaml"
     path.write_text("synonyms:\n  not: [no, nahi]\n", encoding="utf-8")
-    with pytest.raises(ContentError, match="entry 'not', field 'synonyms': False is not a word .*in quotes"):
+    with pytest.raises(ContentError, match=r"entry 'not', field 'synonyms': False is not a word .*in quotes"):
         load_lexicon(path)
     path.write_text("variants:\n  kya: [kia]\n  karna: [kia]\n", encoding="utf-8")
     with pytest.raises(ContentError, match="'kia' already belongs to 'kya'"):
