@@ -33,9 +33,9 @@ INTENT_IDS = (
 MAX_ANSWER_CHARS = 600
 MAX_TITLE_CHARS = 40
 ESCALATE_VALUES = ("none", "offer")
-# Whom an off-topic question belongs to: the user's own office (salary, leave, ...) or the helpdesk
-# staff (a part of iGOT the knowledge base does not cover).
-REFER_VALUES = ("office", "helpdesk")
+# Whom an off-topic question belongs to: the user's own office (salary, leave, ...), the helpdesk
+# staff (a part of iGOT the knowledge base does not cover), or nobody (chit-chat).
+REFER_VALUES = ("office", "helpdesk", "none")
 EMOJI_INTENTS = ("greet", "thanks")
 
 
@@ -229,7 +229,7 @@ class _IntentItem(_Strict):
 
 class _OffTopicItem(_Strict):
     id: Text
-    refer: Literal["office", "helpdesk"]
+    refer: Literal["office", "helpdesk", "none"]
     examples: _Examples
 
 

@@ -3,9 +3,13 @@
 A message becomes *terms*: words after spelling variants, typo correction against the known
 vocabulary (rapidfuzz), cross-script synonyms and light stemming. Each example is scored by how
 much of the message's weighted terms it explains and how much of itself the message covers (a
-lexical index), blended with rapidfuzz's token-sort similarity. The best example of each topic or
-intent gives that id's score; the bot answers only when the best id clears a calibrated threshold
+lexical index), blended with rapidfuzz's token-sort similarity. An id's score blends its best two
+examples with the evidence of all its examples' words (`bot.understanding.evidence`): the phrasing
+and the vocabulary must agree. The bot answers only when the best id clears a calibrated threshold
 and leads the runner-up by a margin.
+
+Off-topic examples (salary, leave, the Discuss forum, ...) are ids like the others, learnt only to
+abstain: when one of them comes first the message is not answered, and the user is told whom to ask.
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.knowledge import Knowledge
+from bot.understanding.evidence import TermEvidence
 from bot.understanding.language import LanguageDetector
 from bot.understanding.normalise import normalise, stem
 
 MAX_CHARS = 500  # longer messages are understood from their beginning
 MAX_PHRASE_WORDS = 3
+# A term in at least this many examples of one off-topic id, and in no answerable example, marks a
+# message off-topic whatever else it says.
+FOREIGN_TERM_USES = 3
 UNDERSTOOD_KEPT = 20_000  # distinct recent messages whose verdict is kept (at most 10 MB)
 
 
@@ -31,13 +39,18 @@ UNDERSTOOD_KEPT = 20_000  # distinct recent messages whose verdict is kept (at m
 class Calibration:
     """The knobs that trade answering against abstaining; tuned on tests/data/queries.jsonl."""
 
-    threshold: float = 0.45
-    margin: float = 0.02
-    floor: float = 0.3  # below this an id is not even offered as "did you mean"
+    threshold: float = 0.35
+    margin: float = 0.05
+    floor: float = 0.2  # below this an id is not even offered as "did you mean"
     fuzzy_share: float = 0.2
     unknown_word_weight: float = 1.3  # relative to the rarest known word
     function_word_factor: float = 0.35
     long_message_terms: float = 4.0
+    # An id's score: (best example + second_example * second best + evidence * P(id | words)) / total.
+    second_example: float = 0.2
+    evidence: float = 0.5
+    evidence_temperature: float = 2.0
+    evidence_smoothing: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,9 @@ class Understanding:
     score: float
     alternatives: tuple[str, ...]
     candidates: tuple[tuple[str, float], ...]
+    # Set when the message is most like the off-topic examples: whom to refer the user to
+    # ("office", "helpdesk" or "none"); `match` is then None.
+    off_topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ class Matcher:
         self._phrases = {tuple(form.split()): concept for form, concept in lexicon.synonyms.items() if " " in form}
         self._function_terms = {self._term(word) for word in lexicon.function_words}
         self.detector = LanguageDetector(knowledge, self._variants)
+        self._refer = {group.id: group.refer for group in knowledge.off_topic.values()}
 
         labelled = list(knowledge.labelled_examples())
         self._counts = Counter(word for _, text in labelled for word in normalise(text).split())
@@ -81,6 +98,9 @@ class Matcher:
         self._understood = lru_cache(maxsize=UNDERSTOOD_KEPT)(self.understand_afresh)
 
         term_lists = [(label, self.terms(text)) for label, text in labelled]
+        self._faq_ids = frozenset(knowledge.faqs)
+        self._foreign = _foreign_terms(term_lists, self._refer)
+        self._evidence = TermEvidence(term_lists, smoothing=self.calibration.evidence_smoothing)
         labels_with_term: dict[str, set[str]] = defaultdict(set)
         for label, terms in term_lists:
             for term in terms:
@@ -110,7 +130,10 @@ class Matcher:
 
     def _term(self, word: str) -> str:
         word = self._variants.get(word, word)
-        return self._synonyms.get(word) or stem(word)
+        if concept := self._synonyms.get(word):
+            return concept
+        stemmed = stem(word)
+        return self._synonyms.get(stemmed, stemmed)  # "कोर्सों" is "कोर्स" is "course"
 
     def _spelling(self, word: str) -> str:
         """The word, or the far more common spelling it is a typo of (in a message or an example)."""
@@ -123,7 +146,8 @@ class Matcher:
         common = [
             (self._frequency(candidate), candidate)
             for candidate, _, _ in candidates
-            if candidate != word and self._frequency(candidate) >= max(1, 5 * count)
+            # Typing slips rarely hit the first letter: "election" is not "rejection", "gmail" not "email".
+            if candidate != word and candidate[0] == word[0] and self._frequency(candidate) >= max(1, 5 * count)
         ]
         return max(common)[1] if common else word
 
@@ -161,47 +185,96 @@ class Matcher:
         calibration = self.calibration
         best_id, best_score = ranked[0] if ranked else (None, 0.0)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        refer = self._refer.get(best_id or "")
+        if refer is None and best_id in self._faq_ids:
+            # An answer must explain the message's words: "gpf" or "salary" is never in an FAQ example.
+            refer = next((self._refer[self._foreign[term]] for term in self.terms(text) if term in self._foreign), None)
+        if refer is not None:  # learnt only to abstain: never answered, never offered
+            return Understanding(
+                lang=lang,
+                match=None,
+                score=round(best_score, 4),
+                alternatives=(),
+                candidates=self._answerable(ranked),
+                off_topic=refer if best_score >= calibration.floor else None,
+            )
         confident = best_score >= calibration.threshold and best_score - runner_up >= calibration.margin
-        offered = [label for label, score in ranked[:3] if score >= calibration.floor]
+        offered = [label for label, score in ranked[:3] if score >= calibration.floor and label not in self._refer]
         return Understanding(
             lang=lang,
             match=best_id if confident else None,
             score=round(best_score, 4),
             alternatives=tuple(label for label in offered if not (confident and label == best_id)),
-            candidates=tuple((label, round(score, 4)) for label, score in ranked[:3]),
+            candidates=self._answerable(ranked),
         )
 
+    def _answerable(self, ranked: list[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+        """The best three FAQ topics and intents, with their scores."""
+        return tuple((label, round(score, 4)) for label, score in ranked if label not in self._refer)[:3]
+
     def rank(self, text: str) -> list[tuple[str, float]]:
-        """Every id the message touches, best first, each with its best example's score."""
+        """Every id the message touches, best first, each with its blended score (0..1)."""
         terms = self.terms(text)
-        if not terms:
+        nearest = self._nearest(terms)
+        if not nearest:
             return []
+        calibration = self.calibration
+        evidence = self._evidence.posterior(terms, calibration.evidence_temperature)
+        total = 1 + calibration.second_example + calibration.evidence
+        blended = {
+            label: (best + calibration.second_example * second + calibration.evidence * evidence.get(label, 0.0))
+            / total
+            for label, (best, second) in nearest.items()
+        }
+        return sorted(blended.items(), key=lambda item: item[1], reverse=True)
+
+    def _nearest(self, terms: list[str]) -> dict[str, tuple[float, float]]:
+        """The scores of the best two examples of every id that shares a term with the message."""
+        if not terms:
+            return {}
         query = {term: self._weight.get(term, self._unknown_weight) for term in terms}
         query_total = sum(query.values())
         overlap: dict[int, float] = defaultdict(float)
         for term, weight in query.items():
             for position in self._index.get(term, ()):
                 overlap[position] += weight
-        if not overlap:
-            return []
         sorted_terms = " ".join(sorted(terms))
         fuzzy_share = self.calibration.fuzzy_share
         lexical_share = 1 - fuzzy_share
         # A long message tells its story around the question: judge it more by how much of an
         # example it contains than by how much of it the example explains (an F-beta, beta > 1).
         beta2 = max(1.0, len(terms) / self.calibration.long_message_terms)
-        best: dict[str, float] = {}
+        best: dict[str, tuple[float, float]] = {}
         for position, shared in overlap.items():
             example = self._examples[position]
             query_coverage = shared / query_total
             example_coverage = shared / example.total
             lexical = (1 + beta2) * query_coverage * example_coverage / (beta2 * query_coverage + example_coverage)
-            known = best.get(example.label, 0.0)
-            if lexical_share * lexical + fuzzy_share <= known:
-                continue  # even a perfect similarity would not beat this id's best example: skip computing it
+            first, second = best.get(example.label, (0.0, 0.0))
+            if lexical_share * lexical + fuzzy_share <= second:
+                continue  # even a perfect similarity would not make this one of the id's best two: skip it
             # token_sort_ratio on both sides' sorted terms, which are sorted already.
             similarity = fuzz.ratio(sorted_terms, example.sorted_terms) / 100
             score = lexical_share * lexical + fuzzy_share * similarity
-            if score > known:
-                best[example.label] = score
-        return sorted(best.items(), key=lambda item: item[1], reverse=True)
+            if score > first:
+                best[example.label] = (score, first)
+            elif score > second:
+                best[example.label] = (first, score)
+        return best
+
+
+def _foreign_terms(term_lists: list[tuple[str, list[str]]], refer: dict[str, str]) -> dict[str, str]:
+    """Terms that the examples of one off-topic id use again and again and no answerable example
+    ever does ("gpf" -> off_topic.gpf). Numbers are not words of a topic ("form 16", "7th pay")."""
+    answerable = {term for label, terms in term_lists if label not in refer for term in terms}
+    uses: dict[str, Counter[str]] = defaultdict(Counter)
+    for label, terms in term_lists:
+        if label in refer:
+            for term in set(terms) - answerable:
+                uses[term][label] += 1
+    foreign = {}
+    for term, labels in uses.items():
+        label, count = labels.most_common(1)[0]
+        if count >= FOREIGN_TERM_USES and not term.isdigit():
+            foreign[term] = label
+    return foreign
