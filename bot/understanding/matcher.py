@@ -32,6 +32,14 @@ MAX_PHRASE_WORDS = 3
 # A term in at least this many examples of one off-topic id, and in no answerable example, marks a
 # message off-topic whatever else it says.
 FOREIGN_TERM_USES = 3
+# Which examples are scored: those sharing one of the message's SEARCH_TERMS weightiest terms, or a
+# term found in at most SELECTIVE_SHARE of the examples; "nahi" or "how" alone make no candidate.
+SEARCH_TERMS = 1
+SELECTIVE_SHARE = 0.03
+# The ids ranked exactly: enough for the answer, its runner-up and three "did you mean" offers.
+RANKED_KEPT = 5
+# Examples per id whose similarity is computed: the best two by their words, and one spare.
+EXAMPLES_KEPT = 3
 UNDERSTOOD_KEPT = 20_000  # distinct recent messages whose verdict is kept (at most 10 MB)
 
 
@@ -70,7 +78,7 @@ class Understanding:
 @dataclass(frozen=True)
 class _Example:
     label: str
-    weights: dict[str, float]
+    terms: frozenset[str]
     total: float
     sorted_terms: str  # its terms in sorted order: token-sort similarity without sorting on every message
 
@@ -120,10 +128,11 @@ class Matcher:
             if not terms or (label, canonical) in seen:
                 continue
             seen.add((label, canonical))
-            weights = {term: self._weight[term] for term in terms}
-            for term in weights:
+            for term in terms:
                 self._index[term].append(len(self._examples))
-            self._examples.append(_Example(label, weights, sum(weights.values()), " ".join(sorted(terms))))
+            total = sum(self._weight[term] for term in terms)
+            self._examples.append(_Example(label, frozenset(terms), total, " ".join(sorted(terms))))
+        self._selective_postings = max(1, int(len(self._examples) * SELECTIVE_SHARE))
 
     def _scaled(self, term: str, weight: float) -> float:
         return weight * self.calibration.function_word_factor if term in self._function_terms else weight
@@ -181,14 +190,15 @@ class Matcher:
         """`understand` without the memory of recent messages (for measuring)."""
         text = text[:MAX_CHARS]
         lang = self.detector.detect(normalise(text))
-        ranked = self.rank(text)
+        terms = self.terms(text)
+        ranked = self._rank_terms(terms)
         calibration = self.calibration
         best_id, best_score = ranked[0] if ranked else (None, 0.0)
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         refer = self._refer.get(best_id or "")
         if refer is None and best_id in self._faq_ids:
             # An answer must explain the message's words: "gpf" or "salary" is never in an FAQ example.
-            refer = next((self._refer[self._foreign[term]] for term in self.terms(text) if term in self._foreign), None)
+            refer = next((self._refer[self._foreign[term]] for term in terms if term in self._foreign), None)
         if refer is not None:  # learnt only to abstain: never answered, never offered
             return Understanding(
                 lang=lang,
@@ -210,57 +220,101 @@ class Matcher:
 
     def _answerable(self, ranked: list[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
         """The best three FAQ topics and intents, with their scores."""
-        return tuple((label, round(score, 4)) for label, score in ranked if label not in self._refer)[:3]
+        answerable = [(label, score) for label, score in ranked[:6] if label not in self._refer][:3]
+        return tuple((label, round(score, 4)) for label, score in answerable)
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every id the message touches, best first, each with its blended score (0..1)."""
-        terms = self.terms(text)
-        nearest = self._nearest(terms)
-        if not nearest:
+        return self._rank_terms(self.terms(text))
+
+    def _rank_terms(self, terms: list[str]) -> list[tuple[str, float]]:
+        """The RANKED_KEPT best ids, each scored exactly; ids that cannot reach them are not scored."""
+        if not terms:
+            return []
+        query = {term: self._weight.get(term, self._unknown_weight) for term in terms}
+        lexical = self._lexical_by_id(query, self._overlap(query))
+        if not lexical:
             return []
         calibration = self.calibration
         evidence = self._evidence.posterior(terms, calibration.evidence_temperature)
-        total = 1 + calibration.second_example + calibration.evidence
-        blended = {
-            label: (best + calibration.second_example * second + calibration.evidence * evidence.get(label, 0.0))
-            / total
-            for label, (best, second) in nearest.items()
-        }
-        return sorted(blended.items(), key=lambda item: item[1], reverse=True)
+        fuzzy, second, weight = calibration.fuzzy_share, calibration.second_example, calibration.evidence
+        total = 1 + second + weight
 
-    def _nearest(self, terms: list[str]) -> dict[str, tuple[float, float]]:
-        """The scores of the best two examples of every id that shares a term with the message."""
-        if not terms:
-            return {}
-        query = {term: self._weight.get(term, self._unknown_weight) for term in terms}
-        query_total = sum(query.values())
-        overlap: dict[int, float] = defaultdict(float)
-        for term, weight in query.items():
-            for position in self._index.get(term, ()):
-                overlap[position] += weight
         sorted_terms = " ".join(sorted(terms))
-        fuzzy_share = self.calibration.fuzzy_share
-        lexical_share = 1 - fuzzy_share
+        # Each id's score if its examples were perfectly similar: ids that cannot reach the best
+        # RANKED_KEPT are never scored exactly (the similarity is the costly part).
+        bounds = []
+        for label, kept in lexical.items():
+            runner_up = (1 - fuzzy) * kept[1][0] + fuzzy if len(kept) > 1 else 0.0
+            limit = ((1 - fuzzy) * kept[0][0] + fuzzy + second * runner_up + weight * evidence.get(label, 0.0)) / total
+            bounds.append((limit, label))
+        bounds.sort(reverse=True)
+        ranked: list[tuple[str, float]] = []
+        for limit, label in bounds:
+            if len(ranked) >= RANKED_KEPT and limit <= ranked[-1][1]:
+                break
+            best, runner_up = self._best_two(sorted_terms, lexical[label])
+            ranked.append((label, (best + second * runner_up + weight * evidence.get(label, 0.0)) / total))
+            ranked.sort(key=lambda item: item[1], reverse=True)
+            del ranked[RANKED_KEPT:]
+        return ranked
+
+    def _overlap(self, query: dict[str, float]) -> dict[int, float]:
+        """The weight each worthwhile example shares with the message.
+
+        Worthwhile: sharing one of the message's two weightiest terms, or a rare one. An example that
+        shares only "nahi" or "kaise" with the message cannot be its nearest; such common words are
+        added only to the examples found through the others, which spares walking most of the index.
+        """
+        known = [term for term in query if term in self._index]
+        weightiest = set(sorted(known, key=query.__getitem__, reverse=True)[:SEARCH_TERMS])
+        overlap: dict[int, float] = defaultdict(float)
+        common: dict[str, float] = {}
+        for term in known:
+            positions = self._index[term]
+            if term not in weightiest and len(positions) > self._selective_postings:
+                common[term] = query[term]
+                continue
+            for position in positions:
+                overlap[position] += query[term]
+        if common:
+            for position in overlap:
+                for term in self._examples[position].terms & common.keys():
+                    overlap[position] += common[term]
+        return overlap
+
+    def _lexical_by_id(self, query: dict[str, float], overlap: dict[int, float]) -> dict[str, list[tuple[float, int]]]:
+        """Per id, its few examples that explain the most of the message (and it of them), best first."""
+        query_total = sum(query.values())
         # A long message tells its story around the question: judge it more by how much of an
         # example it contains than by how much of it the example explains (an F-beta, beta > 1).
-        beta2 = max(1.0, len(terms) / self.calibration.long_message_terms)
-        best: dict[str, tuple[float, float]] = {}
+        beta2 = max(1.0, len(query) / self.calibration.long_message_terms)
+        examples = self._examples
+        scored = []
         for position, shared in overlap.items():
-            example = self._examples[position]
             query_coverage = shared / query_total
-            example_coverage = shared / example.total
+            example_coverage = shared / examples[position].total
             lexical = (1 + beta2) * query_coverage * example_coverage / (beta2 * query_coverage + example_coverage)
-            first, second = best.get(example.label, (0.0, 0.0))
-            if lexical_share * lexical + fuzzy_share <= second:
-                continue  # even a perfect similarity would not make this one of the id's best two: skip it
-            # token_sort_ratio on both sides' sorted terms, which are sorted already.
-            similarity = fuzz.ratio(sorted_terms, example.sorted_terms) / 100
-            score = lexical_share * lexical + fuzzy_share * similarity
-            if score > first:
-                best[example.label] = (score, first)
-            elif score > second:
-                best[example.label] = (first, score)
-        return best
+            scored.append((lexical, position))
+        scored.sort(reverse=True)
+        kept: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for lexical, position in scored:
+            best = kept[examples[position].label]
+            if len(best) < EXAMPLES_KEPT:
+                best.append((lexical, position))
+        return kept
+
+    def _best_two(self, sorted_terms: str, lexical: list[tuple[float, int]]) -> tuple[float, float]:
+        """The id's two best example scores: the lexical score blended with token-sort similarity."""
+        fuzzy = self.calibration.fuzzy_share
+        examples = self._examples
+        # token_sort_ratio on both sides' sorted terms, which are sorted already.
+        scores = [
+            (1 - fuzzy) * value + fuzzy * fuzz.ratio(sorted_terms, examples[position].sorted_terms) / 100
+            for value, position in lexical
+        ]
+        scores.sort(reverse=True)
+        return scores[0], scores[1] if len(scores) > 1 else 0.0
 
 
 def _foreign_terms(term_lists: list[tuple[str, list[str]]], refer: dict[str, str]) -> dict[str, str]:
