@@ -14,7 +14,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.dates import format_date
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import Translations
@@ -23,8 +23,10 @@ from bot.config import LANGUAGES
 
 DOMAIN = "messages"
 BABEL_LOCALES = {"en": "en_IN", "hi": "hi_IN"}
-# Extraction keywords for `t(lang, "message")`: the message is the second argument.
-KEYWORDS = {"t": (2,)}
+# Babel's medium Hindi date abbreviates months ("29 नव॰ 2026"); field staff read the full name.
+DATE_FORMATS = {"en": "medium", "hi": "long"}
+# Extraction keywords for `t(lang, "message")` and `n(lang, "one", "many", count)`.
+KEYWORDS = {"t": (2,), "n": (2, 3)}
 
 
 class CatalogError(RuntimeError):
@@ -46,8 +48,14 @@ def read_catalog(path: Path, lang: str) -> Catalog:
         raise CatalogError(f"{path}: cannot read the catalog: {error}") from error
 
 
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+def _placeholders(text: str | tuple[str, ...]) -> set[str]:
+    forms = text if isinstance(text, tuple) else (text,)  # a plural message has a form per number
+    return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
+
+
+def strings_of(message: Message) -> tuple[str, ...]:
+    """A message's translations: one, or one per plural form."""
+    return message.string if isinstance(message.string, tuple) else (message.string,)
 
 
 def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -> None:
@@ -56,9 +64,9 @@ def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -
         if not message.id:
             continue
         where = f"{path}:{message.lineno}"
-        if require_translations and (not message.string or message.fuzzy):
+        if require_translations and (not all(strings_of(message)) or message.fuzzy):
             raise CatalogError(f"{where}: no {catalog.locale} translation for {message.id!r}")
-        if message.string and _placeholders(message.string) != _placeholders(message.id):
+        if any(form and _placeholders(form) != _placeholders(message.id) for form in strings_of(message)):
             raise CatalogError(f"{where}: the translation must keep the placeholders of {message.id!r}")
 
 
@@ -71,7 +79,8 @@ def load_translations(locales_dir: Path) -> dict[str, Translations]:
         path = catalog_path(locales_dir, lang)
         catalog = read_catalog(path, lang)
         check_catalog(path, catalog, require_translations=lang != "en")
-        messages = {message.id for message in catalog if message.id}
+        # A plural message is known by its singular form.
+        messages = {message.id[0] if isinstance(message.id, tuple) else message.id for message in catalog if message.id}
         if reference is None:
             reference = messages
         elif missing := sorted(reference - messages):
@@ -94,7 +103,11 @@ class Texts:
         translated = self._translations[lang].gettext(message)
         return translated.format(**values) if values else translated
 
+    def n(self, lang: str, singular: str, plural: str, count: int, **values: object) -> str:
+        """The form of the message that agrees with `count` ("1 कोर्स पूरा", "3 कोर्स पूरे"), filled in."""
+        return self._translations[lang].ngettext(singular, plural, count).format(**values)
+
     @staticmethod
     def date(lang: str, value: date) -> str:
-        """A date as readers of that language expect it (`24 Nov 2026` / `24 नव॰ 2026`)."""
-        return format_date(value, format="medium", locale=BABEL_LOCALES[lang])
+        """A date as readers of that language expect it (`24 Nov 2026` / `24 नवंबर 2026`)."""
+        return format_date(value, format=DATE_FORMATS[lang], locale=BABEL_LOCALES[lang])

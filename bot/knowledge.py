@@ -36,7 +36,6 @@ ESCALATE_VALUES = ("none", "offer")
 # Whom an off-topic question belongs to: the user's own office (salary, leave, ...), the helpdesk
 # staff (a part of iGOT the knowledge base does not cover), or nobody (chit-chat).
 REFER_VALUES = ("office", "helpdesk", "none")
-EMOJI_INTENTS = ("greet", "thanks")
 
 
 class ContentError(ValueError):
@@ -107,7 +106,8 @@ class Lexicon:
     english_words: frozenset[str] = frozenset()
     yes_words: frozenset[str] = frozenset()
     no_words: frozenset[str] = frozenset()
-    emoji: dict[str, tuple[str, ...]] = field(default_factory=dict)  # emoji -> intents it may mean, likeliest first
+    emoji: dict[str, frozenset[str]] = field(default_factory=dict)  # emoji -> what it may mean (greet, yes, ...)
+    neutral_words: frozenset[str] = frozenset()  # "ok", "sir": written alike by English and Hindi writers
 
 
 @dataclass(frozen=True)
@@ -244,8 +244,9 @@ class _LexiconFile(_Strict):
     function_words: list[Word] = Field(default_factory=list)
     hinglish_words: list[Word] = Field(default_factory=list)
     english_words: list[Word] = Field(default_factory=list)
+    neutral_words: list[Word] = Field(default_factory=list)
     answers: _YesNo = Field(default_factory=_YesNo)
-    emoji: dict[Literal["greet", "thanks"], list[Word]] = Field(default_factory=dict)
+    emoji: dict[Literal["greet", "thanks", "yes", "no"], list[Word]] = Field(default_factory=dict)
 
 
 # Reading -------------------------------------------------------------------------------------
@@ -393,7 +394,8 @@ def load_lexicon(path: Path) -> Lexicon:
         english_words=_normalised(data.english_words),
         yes_words=_normalised(data.answers.yes),
         no_words=_normalised(data.answers.no),
-        emoji=_emoji_meanings(data.emoji),
+        emoji=_emoji_meanings(path, document, data.emoji, mistakes),
+        neutral_words=_normalised(data.neutral_words),
     )
     _raise_if(mistakes)
     return lexicon
@@ -429,13 +431,21 @@ def _word_groups(
     return mapping
 
 
-def _emoji_meanings(sections: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    """emoji -> the intents it may mean, in the order of EMOJI_INTENTS (🙏 greets first, thanks after)."""
-    meanings: dict[str, list[str]] = {}
-    for intent in EMOJI_INTENTS:
-        for emoji in sections.get(intent, []):
-            meanings.setdefault(emoji_key(emoji), []).append(intent)
-    return {emoji: tuple(intents) for emoji, intents in meanings.items()}
+def _emoji_meanings(
+    path: Path, document: Any, sections: Mapping[str, list[str]], mistakes: list[str]
+) -> dict[str, frozenset[str]]:
+    """emoji -> what it may mean: 🙏 is listed under greet and thanks, 👍 under thanks and yes."""
+    meanings: dict[str, set[str]] = {}
+    for meaning, emojis in sections.items():
+        for emoji in emojis:
+            key = emoji_key(emoji)
+            if len(key) != 1:
+                line = line_of(document, ("emoji", meaning))
+                problem = f"'{emoji}' is not one emoji (write each on its own)"
+                mistakes.append(describe(path, problem, line=line, entry=meaning, field_name="emoji"))
+                continue
+            meanings.setdefault(key, set()).add(meaning)
+    return {emoji: frozenset(found) for emoji, found in meanings.items()}
 
 
 def emoji_key(text: str) -> str:

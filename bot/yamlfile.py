@@ -120,7 +120,7 @@ def _plain(detail: Any) -> str:
 
 
 _PLAIN = {
-    "missing": "is missing",
+    "missing": "is missing or empty",
     "string_too_short": "is missing or empty",
     "too_short": "is missing or empty",
     "string_type": "must be text",

@@ -133,8 +133,8 @@ def test_import_then_chat_shows_own_status_in_the_users_language(tmp_path):
 
     hindi = run(tmp_path, "chat", "--phone", "+919876511111", stdin="mera course status batao\n").stdout
     assert "सुनीता साहू जी, आपके कोर्स" in hindi
-    assert "Basics of Cyber Security — जारी, 40% — अंतिम तिथि 30 नव॰ 2030" in hindi
-    assert "POSH Act — 1 नव॰ 2026 को पूरा — सर्टिफिकेट तैयार" in hindi
+    assert "Basics of Cyber Security — जारी, 40% — अंतिम तिथि 30 नवंबर 2030" in hindi
+    assert "POSH Act — 1 नवंबर 2026 को पूरा — सर्टिफिकेट तैयार" in hindi
     english = run(tmp_path, "chat", "--phone", "+919876511111", stdin="show my course status\n").stdout
     assert "Basics of Cyber Security — in progress, 40% — ends 30 Nov 2030" in english
     assert "POSH Act — completed on 1 Nov 2026 — certificate ready" in english

@@ -37,7 +37,8 @@ class TicketReplies:
         return Reply(
             self.t(
                 lang,
-                "Your request {ref} is already with the helpdesk. Write here what you want to add; they will reply in this chat. Type menu to go back to questions.",
+                "Your request {ref} is already with the helpdesk. Write here what you want to add; "
+                "they will reply in this chat. Type menu to go back to questions.",
                 ref=ticket.ref,
             )
         )
@@ -51,11 +52,16 @@ class TicketReplies:
             )
         )
 
+    def also_added(self, lang: str, ticket: Ticket) -> str:
+        """Said under an FAQ answer given while the user's ticket is open."""
+        return self.t(lang, "I have also added your message to your ticket {ref}.", ref=ticket.ref)
+
     def attachment_without_ticket(self, lang: str) -> Reply:
         return Reply(
             self.t(
                 lang,
-                'I cannot read pictures, voice notes or files. Please type your question in words. To send a screenshot to the helpdesk, first write "talk to a person", then send it.',
+                "I cannot read pictures, voice notes or files. Please type your question in words. "
+                'To send a screenshot to the helpdesk, first write "talk to a person", then send it.',
             )
         )
 

@@ -36,6 +36,7 @@ FOREIGN_TERM_USES = 3
 # term found in at most SELECTIVE_SHARE of the examples; "nahi" or "how" alone make no candidate.
 SEARCH_TERMS = 1
 SELECTIVE_SHARE = 0.03
+MIN_IDENTIFIER_DIGITS = 5
 # The ids ranked exactly: enough for the answer, its runner-up and three "did you mean" offers.
 RANKED_KEPT = 5
 # Examples per id whose similarity is computed: the best two by their words, and one spare.
@@ -165,8 +166,11 @@ class Matcher:
         return max(self._counts[word], 10 if word in self._trusted else 0)
 
     def terms(self, text: str) -> list[str]:
-        """The message as the matcher sees it: canonical terms in order, without repeats."""
-        words = [self._correct(word) for word in normalise(text).split()]
+        """The message as the matcher sees it: canonical terms in order, without repeats.
+
+        Long numbers (a phone, a ticket or certificate number) say nothing about the question.
+        """
+        words = [self._correct(word) for word in normalise(text).split() if not _identifier(word)]
         words = [self._variants.get(word, word) for word in words]
         terms: list[str] = []
         position = 0
@@ -315,6 +319,10 @@ class Matcher:
         ]
         scores.sort(reverse=True)
         return scores[0], scores[1] if len(scores) > 1 else 0.0
+
+
+def _identifier(word: str) -> bool:
+    return len(word) >= MIN_IDENTIFIER_DIGITS and word.isdecimal()
 
 
 def _foreign_terms(term_lists: list[tuple[str, list[str]]], refer: dict[str, str]) -> dict[str, str]:
