@@ -76,6 +76,7 @@ def test_eval_reports_overall_per_language_and_out_of_scope(tmp_path):
     assert "overall: 75.0%" in result.stdout
     assert "hi: 0.0% (0/1)" in result.stdout and "en: 100.0% (2/2)" in result.stdout
     assert "out-of-scope abstained: 100.0% (1/1)" in result.stdout
+    assert "in-scope answered wrongly: 33.3% (1/3)" in result.stdout  # worse than abstaining: counted apart
     assert "miss [hi] 'पासवर्ड भूल गया': expected course.enrol, got registration.forgot_password" in result.stdout
 
 
