@@ -14,7 +14,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.dates import format_date
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import Translations
@@ -48,14 +48,15 @@ def read_catalog(path: Path, lang: str) -> Catalog:
         raise CatalogError(f"{path}: cannot read the catalog: {error}") from error
 
 
-def _placeholders(text: str | tuple[str, ...]) -> set[str]:
-    forms = text if isinstance(text, tuple) else (text,)  # a plural message has a form per number
-    return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def strings_of(message: Message) -> tuple[str, ...]:
-    """A message's translations: one, or one per plural form."""
-    return message.string if isinstance(message.string, tuple) else (message.string,)
+def forms(value: object) -> tuple[str, ...]:
+    """A catalog message's id or translation as its forms: one, or one per plural form."""
+    if isinstance(value, (tuple, list)):
+        return tuple(str(form or "") for form in value)
+    return (str(value or ""),)
 
 
 def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -> None:
@@ -64,9 +65,10 @@ def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -
         if not message.id:
             continue
         where = f"{path}:{message.lineno}"
-        if require_translations and (not all(strings_of(message)) or message.fuzzy):
+        if require_translations and (not all(forms(message.string)) or message.fuzzy):
             raise CatalogError(f"{where}: no {catalog.locale} translation for {message.id!r}")
-        if any(form and _placeholders(form) != _placeholders(message.id) for form in strings_of(message)):
+        expected = _placeholders(forms(message.id)[0])
+        if any(form and _placeholders(form) != expected for form in forms(message.string)):
             raise CatalogError(f"{where}: the translation must keep the placeholders of {message.id!r}")
 
 
@@ -79,8 +81,7 @@ def load_translations(locales_dir: Path) -> dict[str, Translations]:
         path = catalog_path(locales_dir, lang)
         catalog = read_catalog(path, lang)
         check_catalog(path, catalog, require_translations=lang != "en")
-        # A plural message is known by its singular form.
-        messages = {message.id[0] if isinstance(message.id, tuple) else message.id for message in catalog if message.id}
+        messages = {forms(message.id)[0] for message in catalog if message.id}  # a plural: by its singular
         if reference is None:
             reference = messages
         elif missing := sorted(reference - messages):

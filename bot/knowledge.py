@@ -432,7 +432,7 @@ def _word_groups(
 
 
 def _emoji_meanings(
-    path: Path, document: Any, sections: Mapping[str, list[str]], mistakes: list[str]
+    path: Path, document: Any, sections: Mapping[Any, list[str]], mistakes: list[str]
 ) -> dict[str, frozenset[str]]:
     """emoji -> what it may mean: 🙏 is listed under greet and thanks, 👍 under thanks and yes."""
     meanings: dict[str, set[str]] = {}

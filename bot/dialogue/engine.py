@@ -381,7 +381,7 @@ class Engine:
 
     def _employee_id(self, turn: Turn) -> int | None:
         match, employee = self._identify(turn)
-        return employee.id if match is Match.FOUND else None
+        return employee.id if match is Match.FOUND and employee is not None else None
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
         """Hindi for Hindi writers in either script, English for English writers, unless the user chose.
@@ -472,7 +472,7 @@ class Engine:
     def _own_status(self, turn: Turn) -> StatusView | None:
         """The verified user's own records; None without a vouched phone matching exactly one employee."""
         match, employee = self._identify(turn)
-        if match is not Match.FOUND:
+        if match is not Match.FOUND or employee is None:
             return None
         return status_view(turn.session, employee=employee, today=self.today())
 
@@ -595,7 +595,7 @@ class Engine:
         match, employee = self._identify(turn)
         if match is Match.UNKNOWN:
             return self.status_replies.unknown_phone(turn.lang, phone)
-        if match is Match.AMBIGUOUS:
+        if match is Match.AMBIGUOUS or employee is None:
             return self.status_replies.ambiguous_phone(turn.lang, phone)
         view = status_view(turn.session, employee=employee, today=self.today())
         return self.status_replies.status(turn.lang, view)

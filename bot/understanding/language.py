@@ -59,5 +59,7 @@ class LanguageDetector:
 
 
 def _examples(knowledge: Knowledge, form: str) -> Iterable[str]:
-    for entry in (*knowledge.faqs.values(), *knowledge.intents.values()):
-        yield from entry.examples[form]
+    for faq in knowledge.faqs.values():
+        yield from faq.examples[form]
+    for intent in knowledge.intents.values():
+        yield from intent.examples[form]
