@@ -174,6 +174,9 @@ def test_an_open_ticket_still_gets_faq_answers_and_keeps_everything(engine, db_e
     assert "HD-000001" in say(engine, ask)
     shown = say(engine, question)
     assert answer in shown and also_added in shown
+    assert {"en": "is already with the helpdesk", "hi": "पहले से हेल्पडेस्क के पास है"}[lang] in say(
+        engine, {"en": "no", "hi": "nahi"}[lang]
+    )  # "Did this help?" - no: the ticket they have is the way on
     assert added in say(engine, detail)  # not a question the FAQ answers: to the ticket only
     with Session(db_engine) as session:
         lines = session.exec(select(TicketMessage).order_by(TicketMessage.id)).all()
