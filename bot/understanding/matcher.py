@@ -32,8 +32,8 @@ MAX_PHRASE_WORDS = 3
 # A term in at least this many examples of one off-topic id, and in no answerable example, marks a
 # message off-topic whatever else it says.
 FOREIGN_TERM_USES = 3
-# Which examples are scored: those sharing one of the message's SEARCH_TERMS weightiest terms, or a
-# term found in at most SELECTIVE_SHARE of the examples; "nahi" or "how" alone make no candidate.
+# Which examples are scored: those sharing the message's SEARCH_TERMS weightiest terms, or a term
+# found in at most SELECTIVE_SHARE of the examples; "nahi" or "how" alone make no candidate.
 SEARCH_TERMS = 1
 SELECTIVE_SHARE = 0.03
 MIN_IDENTIFIER_DIGITS = 5
@@ -224,11 +224,11 @@ class Matcher:
 
     def _answerable(self, ranked: list[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
         """The best three FAQ topics and intents, with their scores."""
-        answerable = [(label, score) for label, score in ranked[:6] if label not in self._refer][:3]
+        answerable = [(label, score) for label, score in ranked if label not in self._refer][:3]
         return tuple((label, round(score, 4)) for label, score in answerable)
 
     def rank(self, text: str) -> list[tuple[str, float]]:
-        """Every id the message touches, best first, each with its blended score (0..1)."""
+        """The best ids the message touches (RANKED_KEPT of them), best first, with blended scores (0..1)."""
         return self._rank_terms(self.terms(text))
 
     def _rank_terms(self, terms: list[str]) -> list[tuple[str, float]]:
@@ -266,7 +266,7 @@ class Matcher:
     def _overlap(self, query: dict[str, float]) -> dict[int, float]:
         """The weight each worthwhile example shares with the message.
 
-        Worthwhile: sharing one of the message's two weightiest terms, or a rare one. An example that
+        Worthwhile: sharing the message's weightiest term, or a rare one. An example that
         shares only "nahi" or "kaise" with the message cannot be its nearest; such common words are
         added only to the examples found through the others, which spares walking most of the index.
         """
