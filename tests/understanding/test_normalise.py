@@ -16,7 +16,7 @@ from bot.understanding.normalise import normalise, stem
         ("सर्टिफ़िकेट   नहीं मिला।", "सर्टिफिकेट नहीं मिला"),  # nukta folded, danda is punctuation
         ("हाँ", "हां"),  # chandrabindu and anusvara are written interchangeably
         ("कक्षा १० पास", "कक्षा 10 पास"),
-        ("Ｃｅｒｔｉｆｉｃａｔｅ", "certificate"),
+        ("\uff23\uff45\uff52\uff54\uff49\uff46\uff49\uff43\uff41\uff54\uff45", "certificate"),  # full-width letters
         ("plzzzzz help", "plzz help"),
         ("e-mail\u200d id", "e mail id"),
         ("प्र\u200cमाण", "प्रमाण"),
