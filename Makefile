@@ -47,7 +47,7 @@ lock: install
 
 # After changing the bot's strings in code: refresh the catalogs, then translate the new entries in locales/hi.
 locales: install
-	$(BIN)/pybabel extract --no-default-keywords -k t:2 -c NOTE: --no-wrap --sort-output \
+	$(BIN)/pybabel extract --no-default-keywords -k t:2 -k n:2,3 -c NOTE: --no-wrap --sort-output \
 		--project igot-helpdesk -o locales/messages.pot bot/
 	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales
 

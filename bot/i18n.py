@@ -24,8 +24,10 @@ from bot.config import LANGUAGES
 
 DOMAIN = "messages"
 BABEL_LOCALES = {"en": "en_IN", "hi": "hi_IN"}
-# Extraction keywords for `t(lang, "message")`: the message is the second argument.
-KEYWORDS = {"t": (2,)}
+# Babel's medium Hindi date abbreviates months ("29 नव॰ 2026"); field staff read the full name.
+DATE_FORMATS = {"en": "medium", "hi": "long"}
+# Extraction keywords for `t(lang, "message")` and `n(lang, "one", "many", count)`.
+KEYWORDS = {"t": (2,), "n": (2, 3)}
 
 
 class CatalogError(RuntimeError):
@@ -53,15 +55,23 @@ def _placeholders(text: str | Iterable[str]) -> set[str]:
     return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
 
 
+def forms(value: object) -> tuple[str, ...]:
+    """A catalog message's id or translation as its forms: one, or one per plural form."""
+    if isinstance(value, (tuple, list)):
+        return tuple(str(form or "") for form in value)
+    return (str(value or ""),)
+
+
 def check_catalog(path: Path, catalog: Catalog, *, require_translations: bool) -> None:
     """Every message translated (when required), none fuzzy, placeholders kept."""
     for message in catalog:
         if not message.id:
             continue
         where = f"{path}:{message.lineno}"
-        if require_translations and (not message.string or message.fuzzy):
+        if require_translations and (not all(forms(message.string)) or message.fuzzy):
             raise CatalogError(f"{where}: no {catalog.locale} translation for {message.id!r}")
-        if message.string and _placeholders(message.string) != _placeholders(message.id):
+        expected = _placeholders(forms(message.id)[0])
+        if any(form and _placeholders(form) != expected for form in forms(message.string)):
             raise CatalogError(f"{where}: the translation must keep the placeholders of {message.id!r}")
 
 
@@ -74,7 +84,7 @@ def load_translations(locales_dir: Path) -> dict[str, Translations]:
         path = catalog_path(locales_dir, lang)
         catalog = read_catalog(path, lang)
         check_catalog(path, catalog, require_translations=lang != "en")
-        messages = {str(message.id) for message in catalog if message.id}  # a plural's id is a tuple
+        messages = {forms(message.id)[0] for message in catalog if message.id}  # a plural: by its singular
         if reference is None:
             reference = messages
         elif missing := sorted(reference - messages):
@@ -97,7 +107,11 @@ class Texts:
         translated = self._translations[lang].gettext(message)
         return translated.format(**values) if values else translated
 
+    def n(self, lang: str, singular: str, plural: str, count: int, **values: object) -> str:
+        """The form of the message that agrees with `count` ("1 कोर्स पूरा", "3 कोर्स पूरे"), filled in."""
+        return self._translations[lang].ngettext(singular, plural, count).format(**values)
+
     @staticmethod
     def date(lang: str, value: date) -> str:
-        """A date as readers of that language expect it (`24 Nov 2026` / `24 नव॰ 2026`)."""
-        return format_date(value, format="medium", locale=BABEL_LOCALES[lang])
+        """A date as readers of that language expect it (`24 Nov 2026` / `24 नवंबर 2026`)."""
+        return format_date(value, format=DATE_FORMATS[lang], locale=BABEL_LOCALES[lang])

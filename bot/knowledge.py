@@ -1,17 +1,22 @@
-"""Loading and validating the content in faq/ and intents/ (data a helpdesk officer edits)."""
+"""Loading and validating the content in faq/ and intents/ (data a helpdesk officer edits).
+
+Each file is read with its lines (`bot.yamlfile`) and checked against the pydantic schemas below;
+every mistake of a file is reported at once, each with file, line, entry and field, so an editor
+fixes them in one pass instead of one start-up per typo.
+"""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
-from bot.config import LANGUAGES
 from bot.understanding.normalise import is_devanagari, normalise
+from bot.yamlfile import Location, Problem, YamlFileError, field_name, line_of, problems, read_yaml
 
 WRITING_FORMS = ("en", "hi", "hi-Latn")
 INTENT_IDS = (
@@ -28,19 +33,36 @@ INTENT_IDS = (
 MAX_ANSWER_CHARS = 600
 MAX_TITLE_CHARS = 40
 ESCALATE_VALUES = ("none", "offer")
+# Whom an off-topic question belongs to: the user's own office (salary, leave, ...), the helpdesk
+# staff (a part of iGOT the knowledge base does not cover), or nobody (chit-chat).
+REFER_VALUES = ("office", "helpdesk", "none")
 
 
 class ContentError(ValueError):
-    """A mistake in a content file, named by file, line, entry and field."""
+    """Mistakes in content files, each named by file, line, entry and field (one per line)."""
 
-    def __init__(self, path: Path, problem: str, *, line: int | None = None, entry: str = "", field_name: str = ""):
-        where = f"{path}:{line}" if line else str(path)
-        parts = [where]
-        if entry:
-            parts.append(f"entry '{entry}'")
-        if field_name:
-            parts.append(f"field '{field_name}'")
-        super().__init__(f"{', '.join(parts)}: {problem}")
+    def __init__(self, mistakes: list[str]):
+        self.mistakes = mistakes
+        super().__init__("\n".join(mistakes))
+
+    @classmethod
+    def at(
+        cls, path: Path, problem: str, *, line: int | None = None, entry: str = "", field_name: str = ""
+    ) -> ContentError:
+        return cls([describe(path, problem, line=line, entry=entry, field_name=field_name)])
+
+
+def describe(path: Path, problem: str, *, line: int | None = None, entry: str = "", field_name: str = "") -> str:
+    """`faq/x.yaml:12, entry 'id', field 'answer.hi': problem`."""
+    parts = [f"{path}:{line}" if line else str(path)]
+    if entry:
+        parts.append(f"entry '{entry}'")
+    if field_name:
+        parts.append(f"field '{field_name}'")
+    return f"{', '.join(parts)}: {problem}"
+
+
+# What the rest of the bot uses --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,15 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class OffTopic:
+    """Questions the bot must not answer (salary, leave, the Discuss forum...), and whom to refer them to."""
+
+    id: str
+    refer: str  # one of REFER_VALUES
+    examples: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """How people write: spelling variants, cross-script synonyms and language cue words."""
 
@@ -75,6 +106,8 @@ class Lexicon:
     english_words: frozenset[str] = frozenset()
     yes_words: frozenset[str] = frozenset()
     no_words: frozenset[str] = frozenset()
+    emoji: dict[str, frozenset[str]] = field(default_factory=dict)  # emoji -> what it may mean (greet, yes, ...)
+    neutral_words: frozenset[str] = frozenset()  # "ok", "sir": written alike by English and Hindi writers
 
 
 @dataclass(frozen=True)
@@ -84,225 +117,355 @@ class Knowledge:
     faqs: dict[str, FaqEntry]
     intents: dict[str, Intent]
     lexicon: Lexicon
+    off_topic: dict[str, OffTopic] = field(default_factory=dict)
 
     def title(self, topic_id: str, lang: str) -> str:
         """A topic's menu label in the given language."""
         return self.faqs[topic_id].title[lang]
 
     def labelled_examples(self) -> Iterator[tuple[str, str]]:
-        """Every example question as (topic or intent id, text), FAQ topics first, in all writings."""
-        entries: tuple[FaqEntry | Intent, ...] = (*self.faqs.values(), *self.intents.values())
+        """Every example question as (id, text): FAQ topics, intents, then off-topic groups, in all writings."""
+        entries: list[FaqEntry | Intent | OffTopic] = [*self.faqs.values(), *self.intents.values()]
+        entries.extend(self.off_topic.values())
         for entry in entries:
             for form in WRITING_FORMS:
                 for text in entry.examples[form]:
                     yield entry.id, text
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A YAML loader that remembers the line each mapping starts on."""
+# The schemas of the files --------------------------------------------------------------------
 
 
-class _LineDict(dict[Any, Any]):
-    line: int = 0
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    mapping = _LineDict(loader.construct_mapping(node, deep=True))
-    mapping.line = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as stream:
-            return yaml.load(stream, Loader=_LineLoader)
-    except UnicodeDecodeError as error:
-        raise ContentError(path, f"not UTF-8 text ({error.reason})") from error
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise ContentError(path, f"not valid YAML: {getattr(error, 'problem', error)}", line=line) from error
-
-
-def _is_devanagari_text(text: str) -> bool:
+def _devanagari_share(text: str) -> float:
     letters = [char for char in text if unicodedata.category(char)[0] == "L"]
-    devanagari = sum(1 for char in letters if is_devanagari(char))
-    return bool(letters) and devanagari / len(letters) >= 0.5
+    return sum(1 for char in letters if is_devanagari(char)) / len(letters) if letters else 0.0
 
 
-class _Checker:
-    """Field checks for one mapping in one file, raising ContentError with full context."""
-
-    def __init__(self, path: Path, item: Any, index: int):
-        if not isinstance(item, dict):
-            raise ContentError(path, f"item {index + 1} is not a mapping of fields")
-        self.path, self.item = path, item
-        self.line = getattr(item, "line", None)
-        self.entry = str(item.get("id") or f"#{index + 1}")
-
-    def fail(self, field_name: str, problem: str) -> ContentError:
-        return ContentError(self.path, problem, line=self.line, entry=self.entry, field_name=field_name)
-
-    def text(self, value: object, field_name: str, *, limit: int | None = None) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(field_name, "is missing or empty")
-        value = value.strip()
-        if limit and len(value) > limit:
-            raise self.fail(field_name, f"has {len(value)} characters, at most {limit} allowed")
-        return value
-
-    def per_language(self, name: str, languages: tuple[str, ...], *, limit: int | None = None) -> dict[str, str]:
-        value = self.item.get(name)
-        if not isinstance(value, dict):
-            raise self.fail(name, f"must give a text for each of {', '.join(languages)}")
-        texts = {}
-        for lang in languages:
-            text = self.text(value.get(lang), f"{name}.{lang}", limit=limit)
-            if lang == "hi" and not _is_devanagari_text(text):
-                raise self.fail(f"{name}.{lang}", "must be written in Devanagari")
-            texts[lang] = text
-        return texts
-
-    def examples(self) -> dict[str, tuple[str, ...]]:
-        value = self.item.get("examples")
-        if not isinstance(value, dict):
-            raise self.fail("examples", f"must list examples for each of {', '.join(WRITING_FORMS)}")
-        examples = {}
-        for form in WRITING_FORMS:
-            texts = value.get(form)
-            if not isinstance(texts, list) or not texts:
-                raise self.fail(f"examples.{form}", "is missing or empty")
-            checked = []
-            for number, text in enumerate(texts, start=1):
-                text = self.text(text, f"examples.{form}[{number}]")
-                if (form == "hi") != _is_devanagari_text(text):
-                    script = "Devanagari" if form == "hi" else "Latin letters"
-                    raise self.fail(f"examples.{form}[{number}]", f"'{text}' should be in {script}")
-                checked.append(text)
-            examples[form] = tuple(checked)
-        return examples
-
-    def flag(self, name: str) -> bool:
-        value = self.item.get(name, False)
-        if not isinstance(value, bool):
-            raise self.fail(name, "must be true or false")
-        return value
+def _word(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    hint = " (write it in quotes: YAML reads yes/no/on/off as true/false)" if isinstance(value, bool) else ""
+    raise ValueError(f"{value!r} is not a word{hint}")
 
 
-def _entries(path: Path) -> list[Any]:
-    data = _read_yaml(path)
-    if not isinstance(data, list):
-        raise ContentError(path, "must be a list of entries (each starting with '- id: ...')")
-    return data
+def _text(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not text (write it in quotes: YAML reads yes/no/on/off as true/false)")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("is missing or empty")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _at_most(limit: int) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if len(text) > limit:
+            raise ValueError(f"has {len(text)} characters, at most {limit} allowed")
+        return text
+
+    return check
+
+
+def _answer_in_devanagari(text: str) -> str:
+    if _devanagari_share(text) < 0.5:
+        raise ValueError("must be written in Devanagari")
+    return text
+
+
+def _example_in(script: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if (script == "Devanagari") != (_devanagari_share(text) >= 0.5):
+            raise ValueError(f"'{text}' should be in {script}")
+        return text
+
+    return check
+
+
+Word = Annotated[str, BeforeValidator(_word)]
+Text = Annotated[str, BeforeValidator(_text)]
+LatinExample = Annotated[Text, AfterValidator(_example_in("Latin letters"))]
+DevanagariExample = Annotated[Text, AfterValidator(_example_in("Devanagari"))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Item = TypeVar("Item", bound=_Strict)
+
+
+class _Titles(_Strict):
+    en: Annotated[Text, AfterValidator(_at_most(MAX_TITLE_CHARS))]
+    hi: Annotated[Text, AfterValidator(_at_most(MAX_TITLE_CHARS)), AfterValidator(_answer_in_devanagari)]
+
+
+class _Answers(_Strict):
+    en: Annotated[Text, AfterValidator(_at_most(MAX_ANSWER_CHARS))]
+    hi: Annotated[Text, AfterValidator(_at_most(MAX_ANSWER_CHARS)), AfterValidator(_answer_in_devanagari)]
+
+
+class _Examples(_Strict):
+    en: list[LatinExample] = Field(min_length=1)
+    hi: list[DevanagariExample] = Field(min_length=1)
+    hi_latn: list[LatinExample] = Field(min_length=1, alias="hi-Latn")
+
+    def by_form(self) -> dict[str, tuple[str, ...]]:
+        return {"en": tuple(self.en), "hi": tuple(self.hi), "hi-Latn": tuple(self.hi_latn)}
+
+
+class _FaqItem(_Strict):
+    id: Text
+    title: _Titles
+    answer: _Answers
+    examples: _Examples
+    escalate: Literal["none", "offer"] = "none"
+    personal: StrictBool = False
+    state_contact: StrictBool = False
+
+
+class _IntentItem(_Strict):
+    id: Text
+    examples: _Examples
+
+
+class _OffTopicItem(_Strict):
+    id: Text
+    refer: Literal["office", "helpdesk", "none"]
+    examples: _Examples
+
+
+class _YesNo(_Strict):
+    yes: list[Word] = Field(default_factory=list)
+    no: list[Word] = Field(default_factory=list)
+
+
+class _LexiconFile(_Strict):
+    variants: dict[str, list[Word]] = Field(default_factory=dict)
+    synonyms: dict[str, list[Word]] = Field(default_factory=dict)
+    function_words: list[Word] = Field(default_factory=list)
+    hinglish_words: list[Word] = Field(default_factory=list)
+    english_words: list[Word] = Field(default_factory=list)
+    neutral_words: list[Word] = Field(default_factory=list)
+    answers: _YesNo = Field(default_factory=_YesNo)
+    emoji: dict[Literal["greet", "thanks", "yes", "no"], list[Word]] = Field(default_factory=dict)
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+def _document(path: Path) -> Any:
+    try:
+        return read_yaml(path)
+    except YamlFileError as error:
+        raise ContentError.at(path, error.problem, line=error.line) from None
+
+
+def _items(path: Path) -> list[Any]:
+    document = _document(path)
+    if not isinstance(document, list):
+        raise ContentError.at(path, "must be a list of entries (each starting with '- id: ...')")
+    return document
+
+
+def _entry_name(item: Any, index: int) -> str:
+    entry_id = item.get("id") if isinstance(item, dict) else None
+    return str(entry_id).strip() if isinstance(entry_id, str) and entry_id.strip() else f"#{index + 1}"
+
+
+def _validated(path: Path, document: list[Any], schema: type[Item], mistakes: list[str]) -> Iterator[tuple[int, Item]]:
+    """Each item that passes `schema`; the mistakes of those that do not are added to `mistakes`."""
+    for index, item in enumerate(document):
+        try:
+            yield index, schema.model_validate(item)
+        except ValidationError as error:
+            entry = _entry_name(item, index)
+            mistakes.extend(_describe_all(path, problems(error, document, (index,)), entry, index, document))
+
+
+def _describe_all(path: Path, found: list[Problem], entry: str, index: int, document: Any) -> list[str]:
+    return [
+        describe(
+            path,
+            problem.message,
+            line=problem.line or line_of(document, (index,)),
+            entry=entry,
+            field_name=field_name(problem.location),
+        )
+        for problem in found
+    ]
+
+
+def _raise_if(mistakes: list[str]) -> None:
+    if mistakes:
+        raise ContentError(mistakes)
 
 
 def load_faqs(folder: Path) -> dict[str, FaqEntry]:
     """Every FAQ entry in folder/*.yaml, validated."""
-    faqs: dict[str, FaqEntry] = {}
-    sources: dict[str, Path] = {}
     files = sorted(folder.glob("*.yaml"))
     if not files:
-        raise ContentError(folder, "holds no .yaml files")
+        raise ContentError.at(folder, "holds no .yaml files")
+    faqs: dict[str, FaqEntry] = {}
+    sources: dict[str, Path] = {}
+    mistakes: list[str] = []
     for path in files:
-        for index, item in enumerate(_entries(path)):
-            check = _Checker(path, item, index)
-            entry_id = check.text(item.get("id"), "id")
-            if entry_id in faqs:
-                raise check.fail("id", f"duplicate id, already defined in {sources[entry_id]}")
-            escalate = item.get("escalate", "none")
-            if escalate not in ESCALATE_VALUES:
-                raise check.fail("escalate", f"must be one of {', '.join(ESCALATE_VALUES)}")
-            faqs[entry_id] = FaqEntry(
-                id=entry_id,
-                title=check.per_language("title", LANGUAGES, limit=MAX_TITLE_CHARS),
-                answer=check.per_language("answer", LANGUAGES, limit=MAX_ANSWER_CHARS),
-                examples=check.examples(),
-                escalate=escalate == "offer",
-                personal=check.flag("personal"),
-                state_contact=check.flag("state_contact"),
+        try:
+            document = _items(path)
+        except ContentError as error:
+            mistakes.extend(error.mistakes)  # the other files are still checked
+            continue
+        for index, item in _validated(path, document, _FaqItem, mistakes):
+            if item.id in faqs:
+                mistakes.append(
+                    describe(
+                        path,
+                        f"duplicate id, already defined in {sources[item.id]}",
+                        line=line_of(document, (index, "id")),
+                        entry=item.id,
+                        field_name="id",
+                    )
+                )
+                continue
+            faqs[item.id] = FaqEntry(
+                id=item.id,
+                title={"en": item.title.en, "hi": item.title.hi},
+                answer={"en": item.answer.en, "hi": item.answer.hi},
+                examples=item.examples.by_form(),
+                escalate=item.escalate == "offer",
+                personal=item.personal,
+                state_contact=item.state_contact,
             )
-            sources[entry_id] = path
+            sources[item.id] = path
+    _raise_if(mistakes)
     return faqs
 
 
 def load_intents(path: Path) -> dict[str, Intent]:
     """The conversation intents, validated: exactly the ids the engine handles."""
+    document = _items(path)
     intents: dict[str, Intent] = {}
-    for index, item in enumerate(_entries(path)):
-        check = _Checker(path, item, index)
-        intent_id = check.text(item.get("id"), "id")
-        if intent_id not in INTENT_IDS:
-            raise check.fail("id", f"unknown intent; the bot handles {', '.join(INTENT_IDS)}")
-        if intent_id in intents:
-            raise check.fail("id", "duplicate id")
-        intents[intent_id] = Intent(id=intent_id, examples=check.examples())
-    missing = [intent_id for intent_id in INTENT_IDS if intent_id not in intents]
-    if missing:
-        raise ContentError(path, f"intents missing: {', '.join(missing)}")
+    mistakes: list[str] = []
+    for index, item in _validated(path, document, _IntentItem, mistakes):
+        line = line_of(document, (index, "id"))
+        if item.id not in INTENT_IDS:
+            problem = f"unknown intent; the bot handles {', '.join(INTENT_IDS)}"
+            mistakes.append(describe(path, problem, line=line, entry=item.id, field_name="id"))
+        elif item.id in intents:
+            mistakes.append(describe(path, "duplicate id", line=line, entry=item.id, field_name="id"))
+        else:
+            intents[item.id] = Intent(id=item.id, examples=item.examples.by_form())
+    if not mistakes and (missing := [intent_id for intent_id in INTENT_IDS if intent_id not in intents]):
+        mistakes.append(describe(path, f"intents missing: {', '.join(missing)}"))
+    _raise_if(mistakes)
     return intents
 
 
-def _word_list(path: Path, data: dict[str, Any], name: str) -> frozenset[str]:
-    words = data.get(name, [])
-    if not isinstance(words, list):
-        raise ContentError(path, "must be a list of words", line=getattr(data, "line", None), field_name=name)
-    _check_words(path, words, field_name=name)
-    return frozenset(normalise(word) for word in words)
-
-
-def _check_words(path: Path, words: list[object], *, field_name: str, entry: str = "") -> None:
-    for word in words:
-        if not isinstance(word, str) or not word.strip():
-            hint = " (write it in quotes: YAML reads yes/no/on/off as true/false)" if isinstance(word, bool) else ""
-            raise ContentError(path, f"{word!r} is not a word{hint}", entry=entry, field_name=field_name)
-
-
-def _word_groups(path: Path, data: dict[str, Any], name: str) -> dict[str, str]:
-    """A `canonical: [forms]` section turned into form -> canonical."""
-    groups = data.get(name, {})
-    if not isinstance(groups, dict):
-        raise ContentError(path, "must map each canonical word to a list of forms", field_name=name)
-    mapping: dict[str, str] = {}
-    for canonical, forms in groups.items():
-        if not isinstance(forms, list):
-            raise ContentError(path, "must be a list of words", entry=str(canonical), field_name=name)
-        _check_words(path, forms, field_name=name, entry=str(canonical))
-        target = normalise(str(canonical))
-        for form in [str(canonical), *forms]:
-            key = normalise(form)
-            if mapping.get(key, target) != target:
-                raise ContentError(
-                    path, f"'{form}' already belongs to '{mapping[key]}'", entry=str(canonical), field_name=name
-                )
-            mapping[key] = target
-    return mapping
+def load_off_topic(path: Path) -> dict[str, OffTopic]:
+    """Groups of questions outside the bot's knowledge, learnt only to abstain on them."""
+    if not path.exists():
+        return {}
+    document = _items(path)
+    groups: dict[str, OffTopic] = {}
+    mistakes: list[str] = []
+    for index, item in _validated(path, document, _OffTopicItem, mistakes):
+        if item.id in groups:
+            line = line_of(document, (index, "id"))
+            mistakes.append(describe(path, "duplicate id", line=line, entry=item.id, field_name="id"))
+            continue
+        groups[item.id] = OffTopic(id=item.id, refer=item.refer, examples=item.examples.by_form())
+    _raise_if(mistakes)
+    return groups
 
 
 def load_lexicon(path: Path) -> Lexicon:
     """The matcher's word knowledge, validated."""
-    data = _read_yaml(path)
-    if not isinstance(data, dict):
-        raise ContentError(path, "must be a mapping of sections (variants, synonyms, ...)")
-    answers = data.get("answers", {})
-    return Lexicon(
-        variants=_word_groups(path, data, "variants"),
-        synonyms=_word_groups(path, data, "synonyms"),
-        function_words=_word_list(path, data, "function_words"),
-        hinglish_words=_word_list(path, data, "hinglish_words"),
-        english_words=_word_list(path, data, "english_words"),
-        yes_words=_word_list(path, answers, "yes"),
-        no_words=_word_list(path, answers, "no"),
+    document = _document(path)
+    if not isinstance(document, dict):
+        raise ContentError.at(path, "must be a mapping of sections (variants, synonyms, ...)")
+    try:
+        data = _LexiconFile.model_validate(document)
+    except ValidationError as error:
+        raise ContentError([_lexicon_mistake(path, problem) for problem in problems(error, document)]) from None
+    mistakes: list[str] = []
+    lexicon = Lexicon(
+        variants=_word_groups(path, document, data.variants, "variants", mistakes),
+        synonyms=_word_groups(path, document, data.synonyms, "synonyms", mistakes),
+        function_words=_normalised(data.function_words),
+        hinglish_words=_normalised(data.hinglish_words),
+        english_words=_normalised(data.english_words),
+        yes_words=_normalised(data.answers.yes),
+        no_words=_normalised(data.answers.no),
+        emoji=_emoji_meanings(path, document, data.emoji, mistakes),
+        neutral_words=_normalised(data.neutral_words),
     )
+    _raise_if(mistakes)
+    return lexicon
+
+
+def _lexicon_mistake(path: Path, problem: Problem) -> str:
+    """A section's group is named like an entry: `entry 'not', field 'synonyms'`."""
+    location: Location = problem.location
+    if len(location) >= 2 and location[0] in ("variants", "synonyms", "emoji"):
+        return describe(path, problem.message, line=problem.line, entry=str(location[1]), field_name=str(location[0]))
+    return describe(path, problem.message, line=problem.line, field_name=field_name(location))
+
+
+def _normalised(words: list[str]) -> frozenset[str]:
+    return frozenset(normalise(word) for word in words)
+
+
+def _word_groups(
+    path: Path, document: Any, groups: dict[str, list[str]], section: str, mistakes: list[str]
+) -> dict[str, str]:
+    """A `canonical: [forms]` section turned into form -> canonical; a form in two groups is a mistake."""
+    mapping: dict[str, str] = {}
+    for canonical, forms in groups.items():
+        target = normalise(canonical)
+        for form in [canonical, *forms]:
+            key = normalise(form)
+            if mapping.get(key, target) != target:
+                line = line_of(document, (section, canonical))
+                problem = f"'{form}' already belongs to '{mapping[key]}'"
+                mistakes.append(describe(path, problem, line=line, entry=canonical, field_name=section))
+                continue
+            mapping[key] = target
+    return mapping
+
+
+def _emoji_meanings(
+    path: Path, document: Any, sections: Mapping[Any, list[str]], mistakes: list[str]
+) -> dict[str, frozenset[str]]:
+    """emoji -> what it may mean: 🙏 is listed under greet and thanks, 👍 under thanks and yes."""
+    meanings: dict[str, set[str]] = {}
+    for meaning, emojis in sections.items():
+        for emoji in emojis:
+            key = emoji_key(emoji)
+            if len(key) != 1:
+                line = line_of(document, ("emoji", meaning))
+                problem = f"'{emoji}' is not one emoji (write each on its own)"
+                mistakes.append(describe(path, problem, line=line, entry=meaning, field_name="emoji"))
+                continue
+            meanings.setdefault(key, set()).add(meaning)
+    return {emoji: frozenset(found) for emoji, found in meanings.items()}
+
+
+def emoji_key(text: str) -> str:
+    """The emoji of a text without what only varies its look: skin tones, variation selectors, joiners, spaces."""
+    return "".join(char for char in text if not _decoration(char))
+
+
+def _decoration(char: str) -> bool:
+    return char.isspace() or "\ufe00" <= char <= "\ufe0f" or "\U0001f3fb" <= char <= "\U0001f3ff" or char == "\u200d"
 
 
 def load_knowledge(content_dir: Path) -> Knowledge:
-    """faq/, intents/intents.yaml and intents/lexicon.yaml under content_dir."""
+    """faq/, intents/intents.yaml, intents/off_topic.yaml and intents/lexicon.yaml under content_dir."""
     faqs = load_faqs(content_dir / "faq")
     intents = load_intents(content_dir / "intents" / "intents.yaml")
-    clash = set(faqs) & set(intents)
-    if clash:
-        raise ContentError(content_dir / "faq", f"ids used both as FAQ topic and intent: {', '.join(sorted(clash))}")
-    return Knowledge(faqs=faqs, intents=intents, lexicon=load_lexicon(content_dir / "intents" / "lexicon.yaml"))
+    off_topic_path = content_dir / "intents" / "off_topic.yaml"
+    off_topic = load_off_topic(off_topic_path)
+    if clash := set(faqs) & set(intents):
+        raise ContentError.at(content_dir / "faq", f"ids used both as FAQ topic and intent: {', '.join(sorted(clash))}")
+    if clash := (set(faqs) | set(intents)) & set(off_topic):
+        raise ContentError.at(off_topic_path, f"ids already used by FAQ topics or intents: {', '.join(sorted(clash))}")
+    lexicon = load_lexicon(content_dir / "intents" / "lexicon.yaml")
+    return Knowledge(faqs=faqs, intents=intents, lexicon=lexicon, off_topic=off_topic)

@@ -24,6 +24,7 @@ class Incoming:
     verified_phone: str | None = None  # E.164, only when the channel itself vouches for it
     attachments: tuple[Attachment, ...] = ()
     external_id: str | None = None  # the channel's own id (update_id, MessageSid): handled once only
+    lang_hint: str | None = None  # the language the user's app is set to (Telegram's language_code), if known
 
 
 @dataclass(frozen=True)

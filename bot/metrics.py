@@ -8,7 +8,7 @@ MESSAGES_IN = Counter("helpdesk_messages_in", "Messages received from users", ["
 MESSAGES_OUT = Counter("helpdesk_messages_out", "Messages sent to users", ["channel", "lang"])
 OUTCOMES = Counter(
     "helpdesk_outcomes",
-    "What became of each message: answered, abstained, escalated, intent, ticket, invalid, duplicate, error",
+    "What became of each message: answered, abstained, off_topic, escalated, intent, ticket, invalid, duplicate, error",
     ["channel", "outcome"],
 )
 HANDLE_SECONDS = Histogram(

@@ -76,6 +76,7 @@ def test_eval_reports_overall_per_language_and_out_of_scope(tmp_path):
     assert "overall: 75.0%" in result.stdout
     assert "hi: 0.0% (0/1)" in result.stdout and "en: 100.0% (2/2)" in result.stdout
     assert "out-of-scope abstained: 100.0% (1/1)" in result.stdout
+    assert "in-scope answered wrongly: 33.3% (1/3)" in result.stdout  # worse than abstaining: counted apart
     assert "miss [hi] 'पासवर्ड भूल गया': expected course.enrol, got registration.forgot_password" in result.stdout
 
 
@@ -152,8 +153,8 @@ def test_import_then_chat_shows_own_status_in_the_users_language(tmp_path):
 
     hindi = run(tmp_path, "chat", "--phone", "+919876511111", stdin="mera course status batao\n").stdout
     assert "सुनीता साहू जी, आपके कोर्स" in hindi
-    assert "Basics of Cyber Security — जारी, 40% — अंतिम तिथि 30 नव॰ 2030" in hindi
-    assert "POSH Act — 1 नव॰ 2026 को पूरा — सर्टिफिकेट तैयार" in hindi
+    assert "Basics of Cyber Security — जारी, 40% — अंतिम तिथि 30 नवंबर 2030" in hindi
+    assert "POSH Act — 1 नवंबर 2026 को पूरा — सर्टिफिकेट तैयार" in hindi
     english = run(tmp_path, "chat", "--phone", "+919876511111", stdin="show my course status\n").stdout
     assert "Basics of Cyber Security — in progress, 40% — ends 30 Nov 2030" in english
     assert "POSH Act — completed on 1 Nov 2026 — certificate ready" in english

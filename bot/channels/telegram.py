@@ -63,6 +63,7 @@ from bot.config import Settings
 from bot.dialogue import Engine, delivery
 from bot.dialogue.batching import TurnQueue
 from bot.dialogue.delivery import Outgoing, enqueue
+from bot.dialogue.reading import COMMANDS
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Reply, split_reply
 from bot.models import utcnow
@@ -332,8 +333,7 @@ class TelegramChannel:
             self.application.add_handlers(self.staff.handlers())
         self.application.add_handlers(
             [
-                CommandHandler("start", self.on_start, filters=private),
-                CommandHandler("help", self.on_help, filters=private),
+                CommandHandler(list(COMMANDS), self.on_command, filters=private),
                 MessageHandler(private & filters.CONTACT, self.on_contact),
                 MessageHandler(private & MEDIA, self.on_media),
                 MessageHandler(private & filters.TEXT, self.on_text),
@@ -381,13 +381,11 @@ class TelegramChannel:
         assert message is not None  # the handler's filter admits messages only
         await self.converse(update, text=message.text or "")
 
-    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start (a deep link's payload is ignored): the greeting and menu."""
-        await self.converse(update, choice="intent:greet")
-
-    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/help: the menu."""
-        await self.converse(update, choice="intent:help")
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start, /help, /stop, /language: the engine reads the command (a deep link's payload is ignored)."""
+        message = update.effective_message
+        assert message is not None  # the handler's filter admits messages only
+        await self.converse(update, text=message.text or "")
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A shared contact: the user's own verifies them and shows their status; others' are not believed."""
@@ -452,6 +450,7 @@ class TelegramChannel:
             verified_phone=verified_phone,
             attachments=attachments,
             external_id=external_id(update),
+            lang_hint=update.effective_user.language_code if update.effective_user else None,
         )
         replies = await self.turns.handle(incoming)
         await self.send_replies(chat_id, replies, remove_keyboard=remove_keyboard)

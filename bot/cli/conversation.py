@@ -90,6 +90,9 @@ def evaluate_file(
     abstained, out_of_scope = report.out_of_scope
     if out_of_scope:
         typer.echo(f"out-of-scope abstained: {abstained / out_of_scope:.1%} ({abstained}/{out_of_scope})")
+    wrong, in_scope = report.wrong_answers
+    if in_scope:
+        typer.echo(f"in-scope answered wrongly: {wrong / in_scope:.1%} ({wrong}/{in_scope})")
 
 
 @app.command()

@@ -6,8 +6,9 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DatabaseEngine
@@ -16,8 +17,9 @@ from sqlmodel import Session, select
 from bot import metrics
 from bot.brain import Brain
 from bot.config import Settings
-from bot.conversations import lock_conversations
+from bot.conversations import lock_conversations, remembered
 from bot.db import session_scope, write_scope
+from bot.dialogue.reading import command, emoji_meanings, has_letters, option_number, phones_mentioned
 from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.logs import mask
@@ -36,8 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000  # what is kept of a message; understanding reads only its beginning
 SHORT_ANSWER_WORDS = 3  # "yes", "haan ji", "no not really": longer texts are new questions
 UNCLEAR_BEFORE_TICKET = 2  # messages in a row the bot did not understand before a person takes over
-RECENT_KEPT = 10
-RECENT_CHARS = 500
+UNCLASSIFIED = "unclassified"  # the category of a ticket opened because the bot did not understand
 NOT_OFFERED = ("greet", "thanks")  # never worth a "did you mean" button
 
 
@@ -49,7 +50,7 @@ class Turn:
     conversation: Conversation
     lang: str
     text: str = ""
-    outcome: str = "intent"  # for the metrics: answered, abstained, escalated, intent, ticket, invalid
+    outcome: str = "intent"  # for the metrics: answered, abstained, off_topic, escalated, intent, ticket, invalid
 
 
 @dataclass
@@ -187,16 +188,19 @@ class Engine:
         turn.text = clean_text(incoming.text)
         conversation.last_inbound_at = utcnow()
         remember(conversation, "user", turn.text or " ".join(f"[{item.kind}]" for item in incoming.attachments))
+        if conversation.lang is None and (hinted := channel_language(incoming.lang_hint)):
+            conversation.lang = turn.lang = hinted  # the app's own language says more than "/start" does
         choice = incoming.choice or self._choice_from_text(conversation, turn.text)
         if choice:
             return self._on_choice(turn, choice)
+        if (intent := command(turn.text)) is not None:
+            return self._on_command(turn, intent)
         ticket = self._active_ticket(turn)
         normalised = normalise(turn.text)
         if incoming.attachments and (ticket or not normalised):
             return self._attachments(turn, ticket, incoming.attachments)
-        if not normalised:
-            turn.outcome = "invalid"
-            return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
+        if not has_letters(normalised) and not (ticket and normalised):
+            return self._without_words(turn, normalised)
 
         understanding = self.brain.matcher.understand(turn.text)
         turn.lang = self._reply_language(conversation, understanding.lang, normalised)
@@ -210,7 +214,7 @@ class Engine:
             understanding.score,
         )
         if ticket is not None:
-            return self._in_ticket_mode(turn, ticket, understanding)
+            return self._in_ticket_mode(turn, ticket, understanding, normalised)
         if understanding.lang is None:
             turn.outcome = "invalid"
             return [
@@ -226,29 +230,77 @@ class Engine:
         if understanding.match:
             conversation.unclear_streak = 0
             return self._dispatch(turn, understanding.match)
+        if understanding.off_topic:
+            conversation.unclear_streak = 0  # plainly not for this bot: no ticket for it, ever
+            return self._off_topic(turn, understanding.off_topic)
         conversation.unclear_streak += 1
         turn.outcome = "abstained"
         offered = [label for label in understanding.alternatives if label not in NOT_OFFERED]
         if conversation.unclear_streak >= UNCLEAR_BEFORE_TICKET:
-            guess = offered[0] if offered and offered[0] in self.brain.knowledge.faqs else None
-            return self._escalate(turn, reason="not_understood", category=guess)
+            return self._escalate(
+                turn, reason="not_understood", category=UNCLASSIFIED, guess=self._guess(understanding)
+            )
         if offered:
             return [self._did_you_mean(offered, turn.lang)]
         return [self._not_understood(turn.lang)]
 
-    def _in_ticket_mode(self, turn: Turn, ticket: Ticket, understanding: Understanding) -> list[Reply]:
-        """While a ticket is open, the user's words go to it, except "menu" and reminder opt-outs."""
+    def _on_command(self, turn: Turn, intent: str) -> list[Reply]:
+        """/start, /help, /stop, /language: the intent itself, whatever the user was doing."""
+        turn.conversation.unclear_streak = 0
+        if intent in ("greet", "help"):
+            turn.conversation.active_ticket_id = None  # back to questions; an open ticket stays open
+        return self._dispatch(turn, intent)
+
+    def _without_words(self, turn: Turn, normalised: str) -> list[Reply]:
+        """A message with no letters: emoji that greet, thank or answer; a number; anything else."""
+        meanings = emoji_meanings(turn.text, self.brain.knowledge.lexicon.emoji)
+        yes_no = (turn.conversation.pending or {}).get("yes_no")
+        if yes_no and meanings & {"yes", "no"}:
+            return self._on_choice(turn, yes_no["no" in meanings and "yes" not in meanings])
+        if "thanks" in meanings and ("greet" not in meanings or self._has_spoken(turn.conversation)):
+            return self._thanks(turn)
+        if "greet" in meanings:
+            return self._greet(turn)
+        turn.outcome = "invalid"
+        if option_number(normalised) is not None:  # a number, but no option of that number is on screen
+            text = self.t(
+                turn.lang, "That number does not match anything on the screen. Type your question in words, or choose:"
+            )
+            return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
+        return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
+
+    @staticmethod
+    def _has_spoken(conversation: Conversation) -> bool:
+        return any(entry["from"] == "bot" for entry in conversation.recent)
+
+    def _in_ticket_mode(self, turn: Turn, ticket: Ticket, understanding: Understanding, normalised: str) -> list[Reply]:
+        """While a ticket is open, the user's words go to it; a question the FAQ answers confidently is
+        answered as well (and noted on the ticket), "menu" leaves, and reminder opt-outs work as ever."""
         if understanding.match == "help":  # back to questions; the ticket stays open
             turn.conversation.active_ticket_id = None
             return self._menu(turn)
         if understanding.match in ("reminders_stop", "reminders_start"):  # "STOP" works everywhere
             return self._dispatch(turn, understanding.match)
+        yes_no = (turn.conversation.pending or {}).get("yes_no")
+        if yes_no and (answer := self._yes_or_no(normalised)):
+            return (
+                self._on_choice(turn, "yes")
+                if answer == "yes"
+                else [self.ticket_replies.already_open(turn.lang, ticket)]
+            )
         tickets.add_user_message(turn.session, ticket=ticket, text=turn.text)
-        turn.outcome = "ticket"
         if ticket.category == "general" and understanding.candidates:
             best, score = understanding.candidates[0]
             if best in self.brain.knowledge.faqs and score >= self.brain.matcher.calibration.floor:
                 ticket.category = best  # the first words that say what it is about
+        topic = understanding.match
+        if topic in self.brain.knowledge.faqs:
+            title = self.brain.knowledge.title(topic, "en")
+            tickets.add_bot_note(
+                turn.session, ticket=ticket, text=f"The bot answered this from the FAQ: {title} ({topic})."
+            )
+            return self._answer(turn, topic, note=self.ticket_replies.also_added(turn.lang, ticket))
+        turn.outcome = "ticket"
         return [self.ticket_replies.added(turn.lang, ticket)]
 
     def _attachments(self, turn: Turn, ticket: Ticket | None, attachments: tuple[Attachment, ...]) -> list[Reply]:
@@ -270,13 +322,23 @@ class Engine:
             return None
         return ticket
 
-    def _escalate(self, turn: Turn, *, reason: str, category: str | None = None) -> list[Reply]:
-        """Open the user's ticket (or take them back to the one already open)."""
+    def _escalate(
+        self, turn: Turn, *, reason: str, category: str | None = None, guess: str | None = None
+    ) -> list[Reply]:
+        """Open the user's ticket (or take them back to the one already open).
+
+        A ticket opened because the bot did not understand starts at the first message it did not
+        understand, so the user's own words are its subject; the bot's best guess at the topic, if
+        any, is a note for staff, never the category.
+        """
         conversation = turn.conversation
         existing = tickets.active_ticket(turn.session, conversation=conversation)
         if existing is not None:
             conversation.active_ticket_id = existing.id
             return [self.ticket_replies.already_open(turn.lang, existing)]
+        history = (
+            since_user_message(conversation.recent, conversation.unclear_streak) if reason == "not_understood" else None
+        )
         category = category or conversation.last_topic or "general"
         hours = tickets.sla_hours(
             category, default=self.settings.ticket_sla_hours, by_category=self.settings.ticket_sla_hours_by_category
@@ -289,7 +351,13 @@ class Engine:
             reason=reason,
             sla=timedelta(hours=hours),
             prefix=self.settings.ticket_prefix,
+            history=history,
         )
+        if guess is not None:
+            title = self.brain.knowledge.title(guess, "en")
+            tickets.add_bot_note(
+                turn.session, ticket=ticket, text=f"Not understood. The bot's unconfirmed guess: {title} ({guess})."
+            )
         conversation.active_ticket_id = ticket.id
         conversation.unclear_streak = 0
         turn.outcome = "escalated"
@@ -300,27 +368,45 @@ class Engine:
         phone = turn.conversation.verified_phone
         return find_employee(turn.session, phone=phone) if phone else (Match.UNKNOWN, None)
 
+    def _guess(self, understanding: Understanding) -> str | None:
+        """The likeliest FAQ topic of a message the bot did not understand, if it is likely at all."""
+        floor = self.brain.matcher.calibration.floor
+        return next(
+            (
+                label
+                for label, score in understanding.candidates
+                if label in self.brain.knowledge.faqs and score >= floor
+            ),
+            None,
+        )
+
     def _employee_id(self, turn: Turn) -> int | None:
         match, employee = self._identify(turn)
         return employee.id if match is Match.FOUND and employee is not None else None
 
     def _reply_language(self, conversation: Conversation, detected: str | None, normalised: str) -> str:
-        """Hindi for Hindi writers in either script, English for English writers, unless the user chose."""
-        # One Latin word ("ok", "1") says little about the language: keep what we had.
+        """Hindi for Hindi writers in either script, English for English writers, unless the user chose.
+
+        "ok", "thanks sir" or one Latin word say little about the language: the conversation keeps
+        the one it had (the reminder's, when the user answers a reminder).
+        """
+        words = normalised.split()
+        neutral = all(word in self.brain.knowledge.lexicon.neutral_words for word in words)
         if (
-            not conversation.lang_chosen
-            and detected is not None
-            and (conversation.lang is None or detected != EN or len(normalised.split()) > 1)
+            conversation.lang_chosen
+            or detected is None
+            or (conversation.lang and (neutral or (len(words) == 1 and detected == EN)))
         ):
-            conversation.lang = EN if detected == EN else "hi"
-        return conversation.lang or self.settings.default_language
+            return conversation.lang or self.settings.default_language
+        conversation.lang = EN if detected == EN else "hi"
+        return conversation.lang
 
     def _choice_from_text(self, conversation: Conversation, text: str) -> str | None:
         """A typed number picks the matching option of the bot's last question (WhatsApp, console)."""
         options: list[str] = (conversation.pending or {}).get("options") or []
-        number = normalise(text)
-        if number.isdigit() and 1 <= int(number) <= len(options):
-            return options[int(number) - 1]
+        number = option_number(normalise(text))
+        if number is not None and 1 <= number <= len(options):
+            return options[number - 1]
         return None
 
     def _yes_or_no(self, normalised: str) -> str | None:
@@ -365,7 +451,7 @@ class Engine:
             return self._intents[label](turn)
         return self._answer(turn, label)
 
-    def _answer(self, turn: Turn, topic_id: str) -> list[Reply]:
+    def _answer(self, turn: Turn, topic_id: str, *, note: str | None = None) -> list[Reply]:
         lang = turn.lang
         entry = self.brain.knowledge.faqs[topic_id]
         turn.conversation.last_topic = topic_id
@@ -376,6 +462,8 @@ class Engine:
             parts.append(state_contact)
         if entry.personal and (view := self._own_status(turn)) is not None:
             parts.append(self.status_replies.section(lang, view, topic_id))
+        if note:
+            parts.append(note)
         parts.append(self.t(lang, "Did this help?"))
         options = [Option("yes", self.t(lang, "Yes")), Option("no", self.t(lang, "No"))]
         if entry.escalate:
@@ -432,6 +520,30 @@ class Engine:
             (Option("intent:help", titles["help"]), Option("intent:human", titles["human"])),
         )
 
+    def _off_topic(self, turn: Turn, refer: str) -> list[Reply]:
+        """A question that is not about iGOT Karmayogi, or about a part of it the bot does not know:
+        said plainly, with whom to ask instead; never guessed at, never a ticket by itself."""
+        turn.outcome = "off_topic"
+        lang = turn.lang
+        titles = self._intent_titles(lang)
+        if refer == "helpdesk":
+            text = self.t(
+                lang,
+                "I have no answer about that part of iGOT Karmayogi. A helpdesk person can help you with it.",
+            )
+            return [Reply(text, (Option("intent:human", titles["human"]), Option("intent:help", titles["help"])))]
+        if refer == "office":
+            text = self.t(
+                lang,
+                "I can only help with iGOT Karmayogi. For salary, leave, transfers and other office matters, "
+                "please ask your office.",
+            )
+        else:
+            text = self.t(
+                lang, "I can only help with iGOT Karmayogi: registration, login, profile, courses and certificates."
+            )
+        return [Reply(text, (Option("intent:help", titles["help"]),))]
+
     def _offer_helpdesk(self, lang: str) -> Reply:
         return Reply(
             self.t(lang, "Sorry that did not solve it. Would you like to ask a helpdesk person?"),
@@ -472,17 +584,22 @@ class Engine:
         return self._escalate(turn, reason="asked")
 
     def _my_status(self, turn: Turn) -> list[Reply]:
+        reply = self._own_status_reply(turn)
+        if phones_mentioned(turn.text) - {turn.conversation.verified_phone}:  # "9876500002 ka status batao"
+            reply = replace(reply, text=f"{self.status_replies.only_own(turn.lang)}\n\n{reply.text}")
+        return [reply]
+
+    def _own_status_reply(self, turn: Turn) -> Reply:
         phone = turn.conversation.verified_phone
         if phone is None:
-            return [self.status_replies.share_phone(turn.lang)]
+            return self.status_replies.share_phone(turn.lang)
         match, employee = self._identify(turn)
         if match is Match.UNKNOWN:
-            return [self.status_replies.unknown_phone(turn.lang, phone)]
-        if match is Match.AMBIGUOUS:
-            return [self.status_replies.ambiguous_phone(turn.lang, phone)]
-        assert employee is not None  # FOUND comes with the employee
+            return self.status_replies.unknown_phone(turn.lang, phone)
+        if match is Match.AMBIGUOUS or employee is None:
+            return self.status_replies.ambiguous_phone(turn.lang, phone)
         view = status_view(turn.session, employee=employee, today=self.today())
-        return [self.status_replies.status(turn.lang, view)]
+        return self.status_replies.status(turn.lang, view)
 
     def _ticket_status(self, turn: Turn) -> list[Reply]:
         own = tickets.tickets_of(turn.session, conversation=turn.conversation, employee_id=self._employee_id(turn))
@@ -536,11 +653,26 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
+def channel_language(hint: str | None) -> str | None:
+    """The reply language a channel's hint stands for: Telegram's `language_code` "hi" or "en-GB"."""
+    code = (hint or "").split("-")[0].lower()
+    return code if code in ("en", "hi") else None
+
+
+def since_user_message(recent: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The recent messages from the count-th last one the user wrote (what a person must read first)."""
+    seen = 0
+    for index in range(len(recent) - 1, -1, -1):
+        if recent[index]["from"] == "user":
+            seen += 1
+            if seen == count:
+                return recent[index:]
+    return recent
+
+
 def remember(conversation: Conversation, author: str, *texts: str) -> None:
     """Keep the last few messages both ways: a ticket carries them to the helpdesk."""
-    entries = [{"from": author, "text": text[:RECENT_CHARS]} for text in texts if text]
-    if entries:
-        conversation.recent = [*conversation.recent, *entries][-RECENT_KEPT:]
+    conversation.recent = remembered(conversation.recent, author, *texts)
 
 
 def pending_for(replies: list[Reply]) -> dict[str, object] | None:

@@ -24,26 +24,28 @@ class StatusReplies:
         t = self.t
         header = t(lang, "{name}, your courses (records for {phone}):", name=view.name, phone=mask_phone(view.phone))
         if not view.courses:
-            return Reply(
-                f"{header}\n\n"
-                + t(
-                    lang,
-                    "No course enrolments are in your department's report yet. "
-                    "Courses you join on iGOT appear here after the next report is imported.",
-                )
-            )
-        summary = t(
+            return Reply(f"{header}\n\n{self.no_enrolments(lang)}")
+        # The verb agrees with the number completed: "1 कोर्स पूरा", "3 कोर्स पूरे".
+        summary = self.texts.n(
             lang,
             "{done} of {total} completed; {mandatory} mandatory still pending.",
+            "{done} of {total} completed; {mandatory} mandatory still pending.",
+            len(view.completed),
             done=len(view.completed),
             total=len(view.courses),
             mandatory=len(view.pending_mandatory),
         )
         sections = [f"{header}\n{summary}"]
         groups = (
-            (t(lang, "Mandatory, pending"), [line for line in view.courses if line.pending and line.mandatory]),
-            (t(lang, "Other pending courses"), [line for line in view.courses if line.pending and not line.mandatory]),
-            (t(lang, "Completed"), list(view.completed)),
+            (
+                t(lang, "Mandatory courses not yet completed:"),
+                [line for line in view.courses if line.pending and line.mandatory],
+            ),
+            (
+                t(lang, "Other courses not yet completed:"),
+                [line for line in view.courses if line.pending and not line.mandatory],
+            ),
+            (t(lang, "Completed courses:"), list(view.completed)),
         )
         for title, lines in groups:
             if lines:
@@ -58,15 +60,22 @@ class StatusReplies:
         return Reply("\n\n".join(sections), options)
 
     def section(self, lang: str, view: StatusView, topic: str) -> str:
-        """The part of the status a personal FAQ answer is about."""
+        """The part of the status a personal FAQ answer is about; nothing is said that the records do
+        not show (no "all your certificates are ready" for someone with no course at all)."""
         t = self.t
+        if not view.courses:
+            return self.no_enrolments(lang)
         if topic == "course.mandatory":
             lines = view.pending_mandatory
             empty = t(lang, "You have no pending mandatory courses in the records.")
             title = t(lang, "Your pending mandatory courses:")
         elif topic == "certificate.not_generated":
             lines = tuple(line for line in view.courses if not line.pending and not line.certificate_generated)
-            empty = t(lang, "All your completed courses in the records have their certificates.")
+            empty = (
+                t(lang, "All your completed courses in the records have their certificates.")
+                if view.completed
+                else t(lang, "None of your courses is completed in the records yet.")
+            )
             title = t(lang, "Your completed courses without a certificate:")
         else:
             lines = tuple(line for line in view.courses if line.pending and line.progress > 0)
@@ -75,6 +84,21 @@ class StatusReplies:
         if not lines:
             return empty
         return "\n".join([title, *(self.course_line(lang, line) for line in lines), *self.hints(lang, lines)])
+
+    def no_enrolments(self, lang: str) -> str:
+        return self.t(
+            lang,
+            "No course enrolments are in your department's report yet. "
+            "Courses you join on iGOT appear here after the next report is imported.",
+        )
+
+    def only_own(self, lang: str) -> str:
+        """Said when someone asks for another person's status: the bot never shows it."""
+        return self.t(
+            lang,
+            "I can show only your own course status, for the mobile number this chat is linked to, "
+            "never another person's.",
+        )
 
     def course_line(self, lang: str, line: CourseLine) -> str:
         t = self.t

@@ -52,6 +52,10 @@ class TicketReplies:
             )
         )
 
+    def also_added(self, lang: str, ticket: Ticket) -> str:
+        """Said under an FAQ answer given while the user's ticket is open."""
+        return self.t(lang, "I have also added your message to your ticket {ref}.", ref=ticket.ref)
+
     def attachment_without_ticket(self, lang: str) -> Reply:
         return Reply(
             self.t(

@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.localtime import parse_window, time_zone
+from bot.yamlfile import YamlFileError, field_name, line_of, problems, read_yaml
 
 DEFAULT_CAMPAIGNS = Path(__file__).resolve().parent / "default_campaigns.yaml"
 PLACEHOLDERS = frozenset({"name", "courses", "course_names", "deadline", "count"})
@@ -154,76 +154,36 @@ def next_opening(window: str, local: datetime) -> datetime:
 # Loading ------------------------------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Safe YAML that remembers the line of every mapping and its keys."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[object, object]:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {"": node.start_mark.line + 1}
-    for key_node, _ in node.value:
-        lines[str(key_node.value)] = key_node.start_mark.line + 1
-    return _Lined(mapping, lines)
-
-
-class _Lined(dict[object, object]):
-    def __init__(self, mapping: dict[object, object], lines: dict[str, int]):
-        super().__init__(mapping)
-        self.lines = lines
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _line_of(document: object, location: tuple[str | int, ...]) -> int | None:
-    """The line of the deepest key on the error's path that the YAML has."""
-    node, line = document, None
-    for part in location:
-        if isinstance(node, _Lined):
-            line = node.lines.get(str(part), node.lines.get("", line))
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            if isinstance(node, _Lined):
-                line = node.lines.get("", line)
-        else:
-            break
-    return line
-
-
 def load_campaigns(path: Path | None = None) -> list[Campaign]:
     """The campaigns of a YAML file (a list of campaigns); CampaignError names file, line and field."""
     path = path or DEFAULT_CAMPAIGNS
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CampaignError(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        document = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise CampaignError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+        document = read_yaml(path)
+    except YamlFileError as error:
+        raise CampaignError(str(error)) from None
     if document is None:
         return []
     if not isinstance(document, list):
         raise CampaignError(f"{path}:1: the file must be a list of campaigns")
     campaigns: list[Campaign] = []
-    seen: dict[str, int | None] = {}  # id: its line
+    seen: dict[str, int | None] = {}
+    mistakes: list[str] = []
     for index, item in enumerate(document):
         try:
             campaign = Campaign.model_validate(item)
         except ValidationError as error:
-            first = error.errors()[0]
-            location = (index, *first["loc"])
-            line = _line_of(document, location)
-            field = ".".join(str(part) for part in first["loc"]) or "(campaign)"
-            raise CampaignError(f"{path}:{line}: campaign {index + 1}, field {field}: {first['msg']}") from None
-        if campaign.id in seen:
-            line = _line_of(document, (index, "id"))
-            raise CampaignError(
-                f"{path}:{line}: campaign id {campaign.id!r} is already used on line {seen[campaign.id]}"
+            mistakes.extend(
+                f"{path}:{problem.line}: campaign {index + 1}, field {field_name(problem.location) or '(campaign)'}: "
+                f"{problem.message}"
+                for problem in problems(error, document, (index,))
             )
-        seen[campaign.id] = _line_of(document, (index, "id"))
+            continue
+        line = line_of(document, (index, "id"))
+        if campaign.id in seen:
+            mistakes.append(f"{path}:{line}: campaign id {campaign.id!r} is already used on line {seen[campaign.id]}")
+            continue
+        seen[campaign.id] = line
         campaigns.append(campaign)
+    if mistakes:
+        raise CampaignError("\n".join(mistakes))
     return campaigns

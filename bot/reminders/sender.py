@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.conversations import note_sent
 from bot.i18n import Texts
 from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus, utcnow
 from bot.progress import progress_reporter
@@ -346,6 +347,7 @@ class ReminderSender:
             for job in chunk:
                 self.before_send(job)
         with self.db.begin() as connection:
+            shown_later = []  # the console remembers a reminder when it shows it; its language is noted now
             for job in chunk:
                 fenced = connection.execute(
                     update(Reminder)
@@ -366,7 +368,9 @@ class ReminderSender:
                     ).returning(OutboxMessage.__table__.c.id)
                 ).scalar_one()  # fmt: skip
                 self._finish(connection, job, SENT, outbox_id=outbox_id, sent_at=now)
+                shown_later.append((job.message.conversation_id, job.message.lang, None))
                 self._count_sent(job.channel)
+            note_sent(connection, shown_later)
 
     def _deliver_over_network(self, channel: NetworkChannel, chunk: list[_Job]) -> None:
         """Mark the chunk `sending` (after a last opt-out check), call the provider for each, then record
@@ -428,6 +432,8 @@ class ReminderSender:
                      for job, provider_id in outbox],
                 ).scalars().all()  # fmt: skip
                 outbox_ids = {job.reminder_id: outbox_id for (job, _), outbox_id in zip(outbox, rows, strict=True)}
+                note_sent(connection, [(job.message.conversation_id, job.message.lang, job.message.text)
+                                       for job, _ in outbox])  # fmt: skip
             if sent:
                 connection.execute(
                     update(Reminder).where(R.id == bindparam("rid"), R.claimed_by == self.token).values(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
@@ -53,8 +54,10 @@ def open_ticket(
     sla: timedelta,
     prefix: str,
     now: datetime | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> Ticket:
-    """A new ticket carrying the conversation so far; the user's one open ticket if there already is one."""
+    """A new ticket carrying the conversation so far (or the given part of it: `history`, the
+    conversation's `recent` entries); the user's one open ticket if there already is one."""
     existing = active_ticket(session, conversation=conversation)
     if existing is not None:
         return existing
@@ -73,7 +76,7 @@ def open_ticket(
     session.add(ticket)
     session.flush()
     ticket.ref = f"{prefix}{ticket.id:06d}"
-    for entry in conversation.recent[-RECENT_MESSAGES:]:
+    for entry in (conversation.recent if history is None else history)[-RECENT_MESSAGES:]:
         session.add(TicketMessage(ticket_id=saved_id(ticket), author=entry["from"], text=entry["text"], created_at=now))
     _audit(session, ticket, "user", "created", reason)
     return ticket
@@ -93,6 +96,11 @@ def add_user_message(session: Session, *, ticket: Ticket, text: str, attachment:
     if ticket.status == TicketStatus.WAITING_FOR_USER:
         ticket.status = TicketStatus.ASSIGNED if ticket.assignee_id else TicketStatus.OPEN
     ticket.updated_at = utcnow()
+
+
+def add_bot_note(session: Session, *, ticket: Ticket, text: str) -> None:
+    """An internal note from the bot for staff (what it answered, what it guessed); the user never sees it."""
+    session.add(TicketMessage(ticket_id=saved_id(ticket), author="note", text=text))
 
 
 def get_ticket(session: Session, *, ref: str) -> Ticket:

@@ -7,7 +7,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-from bot.knowledge import FaqEntry, Intent, Knowledge
+from bot.knowledge import Knowledge
 from bot.understanding.normalise import is_devanagari, normalise
 
 EN, HI, HI_LATN = "en", "hi", "hi-Latn"
@@ -59,6 +59,7 @@ class LanguageDetector:
 
 
 def _examples(knowledge: Knowledge, form: str) -> Iterable[str]:
-    entries: tuple[FaqEntry | Intent, ...] = (*knowledge.faqs.values(), *knowledge.intents.values())
-    for entry in entries:
-        yield from entry.examples[form]
+    for faq in knowledge.faqs.values():
+        yield from faq.examples[form]
+    for intent in knowledge.intents.values():
+        yield from intent.examples[form]

@@ -1,7 +1,7 @@
 """Text normalisation that is safe for Devanagari.
 
 rapidfuzz's `default_process` treats Devanagari vowel signs and the virama as punctuation
-(`'पासवर्ड भूल गया'` becomes `'प सवर ड भ ल गय'`), so the bot uses this processor instead: letters,
+(`'पासवर्ड भूल गया'` becomes `'प सवर ड भ ल गय'`), so the bot normalises with `normalise` instead: letters,
 combining marks and digits are kept, everything else separates words.
 """
 
@@ -27,11 +27,6 @@ def normalise(text: str) -> str:
     text = text.translate(_DEVANAGARI_DIGITS)
     kept = [char if unicodedata.category(char)[0] in "LMN" else " " for char in text]
     return _SPACES.sub(" ", _REPEATS.sub(r"\1\1", "".join(kept))).strip()
-
-
-def processor(text: str) -> str:
-    """A rapidfuzz `processor=` that keeps Devanagari intact."""
-    return normalise(text)
 
 
 def is_devanagari(char: str) -> bool:

@@ -34,7 +34,7 @@ from bot.tickets import service
 from bot.tickets.staff import add_staff, staff_by_name
 from tests.channels import updates as u
 from tests.channels.conftest import PUBLIC_URL, SECRET, STAFF_CHAT
-from tests.channels.fake_bot_api import BOT_ID
+from tests.channels.fake_bot_api import BOT_ID, BOT_USERNAME
 
 SUNITA = "+919876500001"
 # RetryAfter's own constructor reads its deprecated int `retry_after`: not this code's doing.
@@ -93,6 +93,24 @@ def test_start_greets_with_the_menu(drive, bot_api):
     drive(lambda channel: say(channel, u.text("/start")))
     [greeting] = bot_api.sent()
     assert "intent:my_status" in [b["callback_data"] for b in greeting.buttons]
+
+
+def test_commands_answer_in_the_language_the_users_app_is_set_to(drive, bot_api):
+    drive(
+        lambda channel: say(
+            channel,
+            u.text("/start", language_code="hi"),
+            u.text("/stop", language_code="hi"),
+            u.text("/start@" + BOT_USERNAME, language_code="hi"),
+            u.text("/language", chat_id=222, language_code="en"),
+        )
+    )
+    greeting, stopped, again = bot_api.sent(chat_id=u.USER)
+    assert greeting.text.startswith("नमस्ते! मैं iGOT कर्मयोगी हेल्पडेस्क सहायक हूँ।")
+    assert "रिमाइंडर नहीं भेजे जाएंगे" in stopped.text
+    assert "intent:reminders_start" in [b["callback_data"] for b in again.buttons]  # /start did not opt in again
+    [language] = bot_api.sent(chat_id=222)
+    assert language.text == "Which language would you like?"
 
 
 def test_a_long_reply_is_split_under_telegrams_limit_with_buttons_on_the_last_part(drive, bot_api):

@@ -13,8 +13,11 @@ _ids = itertools.count(5000)
 _message_ids = itertools.count(1)
 
 
-def user(user_id: int = USER, name: str = "Sunita") -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": name}
+def user(user_id: int = USER, name: str = "Sunita", language_code: str | None = None) -> dict[str, Any]:
+    sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": name}
+    if language_code:
+        sender["language_code"] = language_code  # the language the user's Telegram app is set to
+    return sender
 
 
 def chat(chat_id: int) -> dict[str, Any]:
@@ -38,12 +41,14 @@ def message(
     sender: int | None = None,
     update_id: int | None = None,
     reply_to: int | None = None,
+    language_code: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     """An update carrying one message; `fields` are the message's own (text, photo, contact, ...)."""
+    sender_id = sender if sender is not None else chat_id if chat_id > 0 else USER
     body: dict[str, Any] = {
         "message_id": next(_message_ids), "date": DATE, "chat": chat(chat_id),
-        "from": user(sender if sender is not None else chat_id if chat_id > 0 else USER), **fields,
+        "from": user(sender_id, language_code=language_code), **fields,
     }  # fmt: skip
     text = fields.get("text", "")
     if text.startswith("/"):

@@ -60,10 +60,12 @@ def say(engine: Engine, text: str, *, user: str, phone: str | None = None, chann
 
 STATUS_DIALOGUES = [
     ("mera course status batao", ["Sunita Sahu जी, आपके कोर्स (नंबर +91******0001 के रिकॉर्ड)",
-                                  "आशा कार्यकर्ताओं के लिए प्रवेश कार्यक्रम — जारी, 40% — अंतिम तिथि 29 नव॰ 2026",
+                                  "आशा कार्यकर्ताओं के लिए प्रवेश कार्यक्रम — जारी, 40% — अंतिम तिथि 29 नवंबर 2026",
+                                  "बाकी अनिवार्य कोर्स:",
                                   "1 में से 0 कोर्स पूरे; 1 अनिवार्य कोर्स अभी बाकी।"]),
     ("show my course status", ["Sunita Sahu, your courses (records for +91******0001)",
-                               "Induction for ASHA Workers — in progress, 40% — ends 29 Nov 2026"]),
+                               "Induction for ASHA Workers — in progress, 40% — ends 29 Nov 2026",
+                               "Mandatory courses not yet completed:"]),
     ("which courses are mandatory", ["Your pending mandatory courses:", "Induction for ASHA Workers"]),
 ]  # fmt: skip
 
@@ -81,6 +83,51 @@ def test_certificate_late_for_a_day_offers_a_person(engine):
     assert "has not appeared for more than 24 hours" in shown and "Talk to a person" in shown
     hindi = say(engine, "certificate nahi aaya", user=RAMESH, phone=RAMESH)
     assert "पूरे किए कोर्स, जिनका सर्टिफिकेट अभी नहीं बना:\n• सामुदायिक पुलिसिंग" in hindi
+
+
+def test_one_course_completed_is_said_in_the_singular(engine):
+    shown = say(engine, "mera status", user=RAMESH, phone=RAMESH)
+    assert "1 में से 1 कोर्स पूरा; 0 अनिवार्य कोर्स अभी बाकी।" in shown
+    assert "पूरे किए गए कोर्स:\n• सामुदायिक पुलिसिंग — 1 नवंबर 2026 को पूरा" in shown
+
+
+ONLY_OWN = {
+    "en": ("status of 9876500002 please", "I can show only your own course status", "Sunita Sahu, your courses"),
+    "hi": ("9876500002 ka status batao", "मैं सिर्फ़ आपका अपना कोर्स स्टेटस दिखा सकता हूँ", "Sunita Sahu जी, आपके कोर्स"),
+}
+
+
+@pytest.mark.parametrize("lang", ONLY_OWN)
+def test_asking_for_another_persons_status_is_told_plainly_only_ones_own_is_shown(engine, lang):
+    question, only_own, own = ONLY_OWN[lang]
+    shown = say(engine, question, user=SUNITA, phone=SUNITA)
+    assert shown.startswith(only_own) and own in shown and "Ramesh" not in shown
+    unverified = say(engine, question, user="guest-" + lang)
+    assert unverified.startswith(only_own) and "Ramesh" not in unverified
+    mine = say(engine, "status of 9876500001" if lang == "en" else "9876500001 ka status", user=SUNITA, phone=SUNITA)
+    assert only_own not in mine and own in mine  # her own number: nothing to explain
+
+
+NO_COURSES = {
+    "en": ("certificate not generated", "No course enrolments are in your department's report yet."),
+    "hi": ("certificate nahi bana", "आपके विभाग की रिपोर्ट में अभी आपका कोई कोर्स दर्ज नहीं है।"),
+}
+
+
+@pytest.mark.parametrize("lang", NO_COURSES)
+def test_status_hints_say_only_what_the_records_show(engine, records, lang):
+    with Session(records) as session:
+        session.add(Employee(name="New Joinee", phone="+919876500009"))
+        session.commit()
+    question, no_enrolments = NO_COURSES[lang]
+    shown = say(engine, question, user="+919876500009", phone="+919876500009")
+    assert no_enrolments in shown
+    assert "All your completed courses" not in shown and "सभी पूरे किए कोर्स के सर्टिफिकेट बन चुके हैं" not in shown
+    # Sunita has a course, none completed: nothing is "ready", and nothing is missing either.
+    sunita = say(engine, question, user=SUNITA, phone=SUNITA)
+    assert "None of your courses is completed in the records yet." in sunita or (
+        "रिकॉर्ड के अनुसार आपका अभी कोई कोर्स पूरा नहीं हुआ है।" in sunita
+    )
 
 
 def test_unverified_users_are_asked_for_a_vouched_phone(engine):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from bot.brain import Brain
 from bot.dialogue import Engine
 from bot.dialogue.delivery import deliver_now
 from bot.messages import Attachment, Incoming
 from bot.models import Conversation, Employee, OutboxMessage, Ticket, TicketEvent, TicketMessage
 from bot.tickets import service
 from bot.tickets.staff import add_staff, staff_by_name
+from bot.understanding.matcher import Calibration, Matcher
 
 PHONE = "+919876500002"
 
@@ -43,7 +45,7 @@ LIFE = {
     "en": {
         "ask": "I want to talk to a person",
         "opened": "I have passed your question to the helpdesk. Your reference is HD-000001",
-        "more": "my certificate is not generated for 5 days",
+        "more": "it shows an error when i open it",
         "added": "Added to your request HD-000001",
         "reply_frame": "Helpdesk reply to HD-000001:\nYour certificate is generated now.",
         "rating": "Your helpdesk request HD-000001 has been marked resolved",
@@ -52,11 +54,11 @@ LIFE = {
     },
     "hi": {
         "ask": "kisi insaan se baat karao",
-        "opened": "आपका सवाल हेल्पडेस्क को भेज दिया गया है। आपका संदर्भ नंबर HD-000001 है।",
-        "more": "mera certificate 5 din se nahi bana",
-        "added": "आपकी बात अनुरोध HD-000001 में जोड़ दी गई है।",
+        "opened": "आपका सवाल हेल्पडेस्क को भेज दिया गया है। आपका टिकट नंबर HD-000001 है।",
+        "more": "kholte hi error dikhata hai",
+        "added": "आपकी बात टिकट HD-000001 में जोड़ दी गई है।",
         "reply_frame": "HD-000001 पर हेल्पडेस्क का जवाब:\nYour certificate is generated now.",
-        "rating": "आपका हेल्पडेस्क अनुरोध HD-000001 हल कर दिया गया है।",
+        "rating": "आपका हेल्पडेस्क टिकट HD-000001 हल कर दिया गया है।",
         "stars": "4 - बहुत अच्छा",
         "thanks": "रेटिंग देने के लिए धन्यवाद!",
     },
@@ -120,6 +122,70 @@ def test_two_messages_not_understood_open_a_ticket(engine, db_engine):
     assert "I could not understand that twice" in shown and "HD-000001" in shown
     with Session(db_engine) as session:
         assert session.exec(select(Ticket.reason)).one() == "not_understood"
+
+
+UNCLEAR = {
+    "en": ("how do i download my certificate", "my thing is broken since monday", "the other thing too"),
+    "hi": ("certificate kaise download kare", "कल से मेरा वो काम नहीं चल रहा", "और दूसरा भी"),
+}
+
+
+@pytest.mark.parametrize("lang", UNCLEAR)
+def test_a_ticket_opened_for_not_understanding_carries_the_users_words_not_the_last_topic(engine, db_engine, lang):
+    answered, first, second = UNCLEAR[lang]
+    say(engine, answered)  # answered: the conversation's last topic is certificate.download
+    say(engine, first)
+    assert "HD-000001" in say(engine, second)
+    with Session(db_engine) as session:
+        ticket = session.exec(select(Ticket)).one()
+        assert (ticket.category, ticket.reason) == ("unclassified", "not_understood")
+        lines = session.exec(select(TicketMessage).where(TicketMessage.author == "user").order_by(TicketMessage.id))
+        assert [line.text for line in lines] == [first, second]  # the subject is the user's own words
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_bots_guess_is_a_note_for_staff_never_the_category(brain, db_engine, settings, lang):
+    # A matcher that is never sure: every message abstains, with its best candidates as guesses.
+    doubtful = Brain(brain.knowledge, Matcher(brain.knowledge, Calibration(threshold=1.01)), brain.texts)
+    engine = Engine(brain=doubtful, db=db_engine, settings=settings)
+    question = {"en": "otp not coming", "hi": "ओटीपी नहीं आ रहा"}[lang]
+    say(engine, question)
+    say(engine, question)
+    with Session(db_engine) as session:
+        ticket = session.exec(select(Ticket)).one()
+        note = session.exec(select(TicketMessage).where(TicketMessage.author == "note")).one()
+    assert ticket.category == "unclassified"
+    assert note.text == "Not understood. The bot's unconfirmed guess: OTP not received (registration.otp_not_received)."
+
+
+TICKET_MODE = {
+    "en": ("talk to a person", "otp not coming", "Check that you entered the same mobile number",
+           "I have also added your message to your ticket HD-000001.", "the screen shows error 500",
+           "Added to your request HD-000001"),
+    "hi": ("kisi insaan se baat karao", "otp nahi aa raha", "ओटीपी नहीं आ रहा तो ये करके देखें",
+           "आपकी यह बात आपके टिकट HD-000001 में भी जोड़ दी गई है।", "screen pe error 500 aata hai",
+           "आपकी बात टिकट HD-000001 में जोड़ दी गई है।"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", TICKET_MODE)
+def test_an_open_ticket_still_gets_faq_answers_and_keeps_everything(engine, db_engine, lang):
+    ask, question, answer, also_added, detail, added = TICKET_MODE[lang]
+    assert "HD-000001" in say(engine, ask)
+    shown = say(engine, question)
+    assert answer in shown and also_added in shown
+    assert {"en": "is already with the helpdesk", "hi": "पहले से हेल्पडेस्क के पास है"}[lang] in say(
+        engine, {"en": "no", "hi": "nahi"}[lang]
+    )  # "Did this help?" - no: the ticket they have is the way on
+    assert added in say(engine, detail)  # not a question the FAQ answers: to the ticket only
+    with Session(db_engine) as session:
+        lines = session.exec(select(TicketMessage).order_by(TicketMessage.id)).all()
+        kinds = [(line.author, line.text) for line in lines][-3:]
+    assert kinds == [
+        ("user", question),
+        ("note", "The bot answered this from the FAQ: OTP not received (registration.otp_not_received)."),
+        ("user", detail),
+    ]
 
 
 def test_no_after_an_answer_then_yes_opens_a_ticket(engine, db_engine):

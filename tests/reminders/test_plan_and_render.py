@@ -135,13 +135,13 @@ def test_the_message_names_courses_and_dates_in_both_languages_and_says_how_to_s
     ]
     hindi = render(texts(), default, "hi", name="Sunita Sahu", courses=courses, today=TODAY)
     assert "नमस्ते Sunita Sahu जी" in hindi.text
-    assert "• मातृ एवं शिशु स्वास्थ्य की मूल बातें — अंतिम तिथि 29 नव॰ 2026" in hindi.text
-    assert "• मिशन कर्मयोगी: एक परिचय — अंतिम तिथि 14 नव॰ 2026 थी" in hindi.text
+    assert "• मातृ एवं शिशु स्वास्थ्य की मूल बातें — अंतिम तिथि 29 नवंबर 2026" in hindi.text
+    assert "• मिशन कर्मयोगी: एक परिचय — अंतिम तिथि 14 नवंबर 2026 थी" in hindi.text
     assert "• Basic Life Support" in hindi.text  # no Hindi name known: the English one
     assert hindi.text.endswith('ये रिमाइंडर बंद करने हों तो STOP या "रिमाइंडर बंद करो" लिखकर भेजें।')
     assert hindi.template_variables == {
         "1": "Sunita Sahu", "2": "मातृ एवं शिशु स्वास्थ्य की मूल बातें, मिशन कर्मयोगी: एक परिचय, Basic Life Support",
-        "3": "29 नव॰ 2026",
+        "3": "29 नवंबर 2026",
     }  # fmt: skip
     english = render(texts(), default, "en", name="Sunita Sahu", courses=courses, today=TODAY)
     assert "• Maternal and Child Health Basics — last date 29 Nov 2026" in english.text

@@ -64,7 +64,7 @@ def test_as_a_nodal_officer_plan_and_send_after_seeding(db_engine, brain, settin
     engine = DialogueEngine(brain=brain, db=db_engine, settings=settings)
     (reply,) = deliver_now(engine, channel="console", user_key=SUNITA)
     assert reply.text.startswith("नमस्ते Sunita Sahu जी")
-    assert "मातृ एवं शिशु स्वास्थ्य की मूल बातें — अंतिम तिथि 29 नव॰ 2026" in reply.text
+    assert "मातृ एवं शिशु स्वास्थ्य की मूल बातें — अंतिम तिथि 29 नवंबर 2026" in reply.text
     assert "मिशन कर्मयोगी: एक परिचय" in reply.text and "STOP" in reply.text
     assert deliver_now(engine, channel="console", user_key=SUNITA) == []
     assert report(db_engine)["read"] == 1
