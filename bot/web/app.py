@@ -18,20 +18,23 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.brain import load_brain
 from bot.channels import telegram, whatsapp
 from bot.config import Settings
 from bot.dialogue import Engine as DialogueEngine
-from bot.web.staff import STAFF_PREFIX, staff_console
+from bot.web.console.app import STAFF_PREFIX, staff_console
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None = None) -> Starlette:
     """The web application: health, metrics and the staff console; with an engine, the channels too."""
+    # The console names topics with the knowledge the engine answers with (or the content folder's).
+    brain = (lambda: engine.brain) if engine is not None else (lambda: load_brain(settings.content_dir))
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Mount(STAFF_PREFIX, app=staff_console(settings=settings, db=db), name="staff"),
+        Mount(STAFF_PREFIX, app=staff_console(settings=settings, db=db, brain=brain), name="staff"),
     ]
     if engine is not None:
         routes += [*whatsapp.routes(), Route("/telegram/webhook", telegram.telegram_webhook, methods=["POST"])]
