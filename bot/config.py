@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # PUBLIC_BASE_URL is https. Set it to true behind an https proxy that has no PUBLIC_BASE_URL.
     staff_cookie_secure: bool | None = None
 
+    # `/metrics` answers only requests carrying `Authorization: Bearer <this token>`; unset: it is off.
+    metrics_token: str | None = None
+
     log_level: str = "INFO"
     log_format: str = Field(default="text", pattern="^(text|json)$")
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.brain import load_brain
@@ -23,6 +22,7 @@ from bot.channels import telegram, whatsapp
 from bot.config import Settings
 from bot.dialogue import Engine as DialogueEngine
 from bot.web.console.app import STAFF_PREFIX, staff_console
+from bot.web.metrics import RejectedWebhooks, metrics_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,11 @@ def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None 
     ]
     if engine is not None:
         routes += [*whatsapp.routes(), Route("/telegram/webhook", telegram.telegram_webhook, methods=["POST"])]
-    app = Starlette(routes=routes, lifespan=_channels_lifespan if engine is not None else None)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RejectedWebhooks)],
+        lifespan=_channels_lifespan if engine is not None else None,
+    )
     app.state.settings = settings
     app.state.db = db
     app.state.engine = engine
@@ -68,15 +72,6 @@ async def _channels_lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
         if app.state.telegram is not None:
             await app.state.telegram.stop()
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text format; across worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> PlainTextResponse:

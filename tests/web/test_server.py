@@ -18,6 +18,7 @@ from bot.config import PROJECT_ROOT
 
 TOKEN = "operator-test-token"
 PUBLIC = "https://helpdesk.example.gov.in"
+SCRAPE_TOKEN = "prometheus-scrape-token"
 HELPDESK = str(Path(sys.executable).with_name("helpdesk"))
 
 
@@ -39,6 +40,7 @@ def server(tmp_path):
         "TELEGRAM_WEBHOOK_SECRET": "the-right-secret",
         "TELEGRAM_BOT_TOKEN": "",
         "TWILIO_ACCOUNT_SID": "",
+        "METRICS_TOKEN": SCRAPE_TOKEN,
     }
     process = subprocess.Popen([HELPDESK, "serve", "--port", str(port)], env=environment, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
@@ -78,11 +80,15 @@ def test_signed_whatsapp_gets_hindi_twiml_once_and_bad_requests_are_refused(serv
     assert wrong_secret.status_code == 403
     assert httpx.post(f"{base}/telegram/webhook", json={"update_id": 1}).status_code == 403
 
-    metrics = httpx.get(f"{base}/metrics").text
+    assert httpx.get(f"{base}/metrics").status_code == 401  # not on the webhook port for anyone
+    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"}).text
     assert 'helpdesk_outcomes_total{channel="whatsapp",outcome="answered"} 1.0' in metrics
     assert 'helpdesk_outcomes_total{channel="whatsapp",outcome="duplicate"} 1.0' in metrics
     assert 'helpdesk_messages_in_total{channel="whatsapp",lang="hi"} 1.0' in metrics
     assert "helpdesk_handle_seconds_bucket" in metrics
+    assert 'helpdesk_webhooks_rejected_total{path="/twilio/whatsapp",status="403"} 1.0' in metrics
+    assert 'helpdesk_webhooks_rejected_total{path="/telegram/webhook",status="403"} 2.0' in metrics
+    assert "helpdesk_tickets_open 0.0" in metrics and "helpdesk_tickets_overdue 0.0" in metrics
 
 
 def test_health_and_a_clean_stop_on_sigterm(server):
