@@ -1,10 +1,12 @@
 """Slowing down password guessing at the console, shared by every worker through the database.
 
 Failures are counted for each (name, client address) pair and for each address. Past a few free
-tries, each further try must wait twice as long as the last (1 s, 2 s, 4 s ... at most 15 minutes).
-Because the pair includes the address, a stranger who types a staff member's name from elsewhere
-slows only themselves: nobody can lock a staff member out. The count per address slows guessing
-across many names from one place. Counts are forgotten an hour after the last failure.
+tries, each further try must wait twice as long as the last (1 s, 2 s, 4 s ... at most 15 minutes
+for a name, 1 minute for an address). Because the pair includes the address, a stranger who types
+a staff member's name from elsewhere slows only themselves: nobody can lock a staff member out. The
+count per address slows guessing across many names from one place; its wait stays short because
+colleagues behind one office NAT share an address with whoever guesses there. Counts are forgotten
+an hour after the last failure.
 
 Every try counts as a failure before its password is checked, so parallel guesses cannot slip past
 the limit; `succeeded` takes a correct login's count back.
@@ -24,8 +26,15 @@ from bot.models import LoginThrottle, utcnow
 
 FREE_FAILURES_PER_NAME = 3  # per name and address
 FREE_FAILURES_PER_ADDRESS = 20  # per address, across all names
-LONGEST_WAIT = timedelta(minutes=15)
+LONGEST_WAIT_PER_NAME = timedelta(minutes=15)
+LONGEST_WAIT_PER_ADDRESS = timedelta(minutes=1)
 FORGET_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    free: int
+    longest: timedelta
 
 
 @dataclass(frozen=True)
@@ -41,19 +50,19 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _counters(name: str, address: str) -> dict[str, int]:
-    """The rows a login try counts against, with the failures each allows for free."""
+def _counters(name: str, address: str) -> dict[str, _Rule]:
+    """The rows a login try counts against, with how many failures each allows and its longest wait."""
     return {
-        _key("name", name.strip().casefold(), address): FREE_FAILURES_PER_NAME,
-        _key("address", address): FREE_FAILURES_PER_ADDRESS,
+        _key("name", name.strip().casefold(), address): _Rule(FREE_FAILURES_PER_NAME, LONGEST_WAIT_PER_NAME),
+        _key("address", address): _Rule(FREE_FAILURES_PER_ADDRESS, LONGEST_WAIT_PER_ADDRESS),
     }
 
 
-def wait_after(failures: int, free: int) -> timedelta:
-    """How long to wait after this many failures: nothing while free, then doubling up to the ceiling."""
+def wait_after(failures: int, free: int, longest: timedelta = LONGEST_WAIT_PER_NAME) -> timedelta:
+    """How long to wait after this many failures: nothing while free, then doubling up to `longest`."""
     if failures < free:
         return timedelta(0)
-    return min(timedelta(seconds=2 ** min(failures - free, 20)), LONGEST_WAIT)
+    return min(timedelta(seconds=2 ** min(failures - free, 20)), longest)
 
 
 def attempt(session: Session, *, name: str, address: str, now: datetime | None = None) -> Verdict:
@@ -82,7 +91,8 @@ def attempt(session: Session, *, name: str, address: str, now: datetime | None =
     for row in rows:
         row.failures += 1
         row.last_failure_at = now
-        wait = wait_after(row.failures, counters[row.key])
+        rule = counters[row.key]
+        wait = wait_after(row.failures, rule.free, rule.longest)
         row.wait_until = now + wait if wait else None
     return Verdict(True)
 

@@ -14,6 +14,8 @@ def test_waits_double_after_the_free_failures_up_to_fifteen_minutes():
     free = throttle.FREE_FAILURES_PER_NAME
     assert [throttle.wait_after(n, free).total_seconds() for n in range(free + 5)] == [0, 0, 0, 1, 2, 4, 8, 16]
     assert throttle.wait_after(free + 30, free) == timedelta(minutes=15)
+    per_address = throttle.FREE_FAILURES_PER_ADDRESS
+    assert throttle.wait_after(per_address + 30, per_address, throttle.LONGEST_WAIT_PER_ADDRESS).total_seconds() == 60
 
 
 def test_attempts_wait_their_turn_and_a_success_takes_the_try_back(db_engine):

@@ -282,13 +282,21 @@ def test_a_stranger_cannot_lock_a_staff_member_out(app, monkeypatch):
 
 
 def test_guessing_across_many_names_from_one_address_is_slowed(app, monkeypatch):
-    Clock(monkeypatch)
+    clock = Clock(monkeypatch)
     guesser = at_address(app, "203.0.113.66")
     for number in range(throttle.FREE_FAILURES_PER_ADDRESS):
         assert log_in(guesser, f"name{number}", "guessing!!").status_code == 401
     refused = log_in(guesser, "yet-another-name", "guessing!!")
     assert refused.status_code == 429
     assert log_in(at_address(app, "10.0.0.5"), "desk1", PASSWORD).status_code == 303  # elsewhere: unaffected
+
+    waits = [int(refused.headers["retry-after"])]
+    for number in range(8):
+        clock.advance(waits[-1])
+        assert log_in(guesser, f"more{number}", "guessing!!").status_code == 401
+        waits.append(int(log_in(guesser, "again", "guessing!!").headers["retry-after"]))
+    # Colleagues behind the same office address wait at most a minute: slowed, never locked out.
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
 
 
 def test_the_throttle_is_shared_by_every_worker(db_engine, settings, accounts, monkeypatch):
