@@ -56,12 +56,12 @@ def end(session: Session, token: str, *, reason: str) -> None:
     )
 
 
-def end_all(session: Session, *, staff_id: int, reason: str) -> int:
+def end_all(session: Session, *, staff: Staff, reason: str) -> int:
     """End every login of an account (password changed, account disabled); how many were live."""
     result = session.exec(
         update(StaffSession)
         .where(
-            col(StaffSession.staff_id) == staff_id,
+            col(StaffSession.staff_id) == staff.id,
             col(StaffSession.ended_at).is_(None),
             col(StaffSession.expires_at) > utcnow(),
         )

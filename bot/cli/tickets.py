@@ -232,32 +232,32 @@ def staff_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     with _staff_action() as (session, zone):
         accounts = list_staff(session)
         logins = last_logins(session, [staff.id for staff in accounts if staff.id is not None])
-        rows = [
-            {
-                "name": staff.name,
-                "role": staff.role,
-                "active": staff.active,
-                "districts": staff.districts,
-                "departments": staff.departments,
-                "telegram_id": staff.telegram_user_id,
-                "created_at": local_iso(staff.created_at, zone),
-                "last_login": local_iso(logins[staff.id], zone) if staff.id in logins else None,
-            }
-            for staff in accounts
-        ]
-        stamps = {staff.name: local_stamp(logins.get(staff.id), zone) or "never" for staff in accounts}
+        rows: list[dict[str, Any]] = []
+        lines: list[str] = []
+        for staff in accounts:
+            last = logins.get(staff.id) if staff.id is not None else None
+            rows.append(
+                {
+                    "name": staff.name,
+                    "role": staff.role,
+                    "active": staff.active,
+                    "districts": staff.districts,
+                    "departments": staff.departments,
+                    "telegram_id": staff.telegram_user_id,
+                    "created_at": local_iso(staff.created_at, zone),
+                    "last_login": local_iso(last, zone) if last else None,
+                }
+            )
+            scope = ", ".join([*staff.districts, *staff.departments])
+            state = "active" if staff.active else "DISABLED"
+            lines.append(
+                f"{staff.name:<20} {staff.role:<6} {state:<8} last login {local_stamp(last, zone) or 'never'}"
+                + (f"  scope: {scope}" if scope else "")
+            )
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    if not rows:
-        typer.echo("no staff accounts (add one with `helpdesk staff add NAME`)")
-    for row in rows:
-        scope = ", ".join([*row["districts"], *row["departments"]])
-        state = "active" if row["active"] else "DISABLED"
-        typer.echo(
-            f"{row['name']:<20} {row['role']:<6} {state:<8} last login {stamps[row['name']]}"
-            + (f"  scope: {scope}" if scope else "")
-        )
+    typer.echo("\n".join(lines) if lines else "no staff accounts (add one with `helpdesk staff add NAME`)")
 
 
 @staff_app.command("disable")

@@ -87,7 +87,8 @@ def staff_names(session: Session, ids: set[int]) -> dict[int, str]:
     """Staff names by id, for replies and notes."""
     if not ids:
         return {}
-    return {staff.id: staff.name for staff in session.exec(select(Staff).where(col(Staff.id).in_(ids)))}
+    found = session.exec(select(Staff).where(col(Staff.id).in_(ids)))
+    return {staff.id: staff.name for staff in found if staff.id is not None}
 
 
 def shown_text(line: TicketMessage) -> str:

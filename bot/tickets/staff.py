@@ -110,7 +110,7 @@ def set_active(session: Session, *, name: str, active: bool, actor: str = audit.
     if staff.active == active:
         return staff, 0
     staff.active = active
-    ended = 0 if active else sessions.end_all(session, staff_id=staff.id, reason="disabled")
+    ended = 0 if active else sessions.end_all(session, staff=staff, reason="disabled")
     action = "staff.enabled" if active else "staff.disabled"
     audit.record(session, actor=actor, action=action, subject=f"staff:{staff.name}")
     return staff, ended
@@ -121,7 +121,7 @@ def set_password(session: Session, *, name: str, password: str, actor: str = aud
     check_password(password)
     staff = find_staff(session, name=name)
     staff.password_hash = _hasher.hash(password)
-    ended = sessions.end_all(session, staff_id=staff.id, reason="password")
+    ended = sessions.end_all(session, staff=staff, reason="password")
     audit.record(session, actor=actor, action="staff.password", subject=f"staff:{staff.name}")
     return ended
 

@@ -52,15 +52,15 @@ async def account(request: Request, staff: Staff) -> Response:
     return await _own(request, staff)
 
 
-def _set_language(db: Engine, staff_id: int, lang: str) -> None:
+def _set_language(db: Engine, name: str, lang: str) -> None:
     with session_scope(db) as session:
-        accounts.set_language(session, staff=session.get(Staff, staff_id), lang=lang)
+        accounts.set_language(session, staff=accounts.find_staff(session, name=name), lang=lang)
 
 
 @console_form()
 async def change_language(request: Request, staff: Staff, form: FormData) -> Response:
     try:
-        await run_in_threadpool(_set_language, request.app.state.db, staff.id, field(form, "lang"))
+        await run_in_threadpool(_set_language, request.app.state.db, staff.name, field(form, "lang"))
     except accounts.StaffError as error:
         return await _own(request, staff, error=str(error), status_code=422)
     flash(request, "Topic names are now shown in " + LANGUAGES[field(form, "lang")] + ".")

@@ -17,6 +17,7 @@ from bot.access.roles import TICKET_ROLES
 from bot.db import session_scope
 from bot.models import Staff
 from bot.tickets import canned
+from bot.tickets.staff import find_staff
 from bot.web.console.auth import console_form, console_page
 from bot.web.console.nav import NavEntry
 from bot.web.console.rendering import field, flash, path_for, redirect, render
@@ -51,16 +52,16 @@ async def canned_list(request: Request, staff: Staff) -> Response:
     return await _list(request)
 
 
-def _save(db: Engine, staff_id: int, change: Callable[..., Any], **values: Any) -> None:
+def _save(db: Engine, name: str, change: Callable[..., Any], **values: Any) -> None:
     with session_scope(db) as session:
-        change(session, staff=session.get(Staff, staff_id), **values)
+        change(session, staff=find_staff(session, name=name), **values)
 
 
 @console_form(*TICKET_ROLES)
 async def canned_create(request: Request, staff: Staff, form: FormData) -> Response:
     draft = _draft(form)
     try:
-        await run_in_threadpool(_save, request.app.state.db, staff.id, canned.create_canned, **draft)
+        await run_in_threadpool(_save, request.app.state.db, staff.name, canned.create_canned, **draft)
     except canned.CannedError as error:
         return await _list(request, draft=draft, error=str(error))
     flash(request, f"Canned answer '{draft['title'].strip()}' saved.")
@@ -92,7 +93,7 @@ async def canned_update(request: Request, staff: Staff, form: FormData) -> Respo
     canned_id, draft = request.path_params["canned_id"], _draft(form)
     try:
         await run_in_threadpool(
-            _save, request.app.state.db, staff.id, canned.update_canned, canned_id=canned_id, **draft
+            _save, request.app.state.db, staff.name, canned.update_canned, canned_id=canned_id, **draft
         )
     except canned.CannedError as error:
         return await _edit(request, canned_id, draft, str(error))
@@ -104,7 +105,7 @@ async def canned_update(request: Request, staff: Staff, form: FormData) -> Respo
 async def canned_delete(request: Request, staff: Staff, form: FormData) -> Response:
     canned_id = request.path_params["canned_id"]
     try:
-        await run_in_threadpool(_save, request.app.state.db, staff.id, canned.delete_canned, canned_id=canned_id)
+        await run_in_threadpool(_save, request.app.state.db, staff.name, canned.delete_canned, canned_id=canned_id)
     except canned.CannedError as error:
         flash(request, str(error).capitalize() + ".")
         return redirect(path_for(request, "canned"))

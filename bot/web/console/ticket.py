@@ -20,6 +20,7 @@ from bot.db import session_scope
 from bot.models import ACTIVE_STATUSES, Staff, Ticket, utcnow
 from bot.tickets import canned, service
 from bot.tickets.presenting import shown_text, staff_names, ticket_summary, user_of
+from bot.tickets.staff import find_staff
 from bot.topics import topic_title
 from bot.web.console.auth import console_form, console_page
 from bot.web.console.rendering import field, flash, path_for, redirect, render
@@ -111,11 +112,10 @@ async def ticket_page(request: Request, staff: Staff) -> Response:
     return await render_ticket(request, request.path_params["ref"], staff)
 
 
-def perform(db: Engine, run: Callable[..., Ticket], ref: str, staff_id: int, values: dict[str, Any]) -> str:
+def perform(db: Engine, run: Callable[..., Ticket], ref: str, name: str, values: dict[str, Any]) -> str:
     """One staff action in its own transaction; the ticket's reference."""
     with session_scope(db) as session:
-        staff = session.get(Staff, staff_id)
-        return run(session, ref=ref, staff=staff, **values).ref or ref
+        return run(session, ref=ref, staff=find_staff(session, name=name), **values).ref or ref
 
 
 @console_form(*TICKET_ROLES)
@@ -131,7 +131,7 @@ async def act(request: Request, staff: Staff, form: FormData) -> Response:
     if name == "resolve":
         values["reason"] = reason
     try:
-        done_ref = await run_in_threadpool(perform, request.app.state.db, action.run, ref, staff.id, values)
+        done_ref = await run_in_threadpool(perform, request.app.state.db, action.run, ref, staff.name, values)
     except service.TicketError as error:
         drafts = {action.text_field: values["text"]} if action.text_field else {}
         return await render_ticket(request, ref, staff, error=str(error), drafts=drafts, status_code=422)
