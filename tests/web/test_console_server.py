@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from http.cookies import SimpleCookie
 
 import httpx
 import pytest
 
 from bot.config import PROJECT_ROOT
-from tests.web.test_server import HELPDESK, free_port
+from tests.web.test_server import HELPDESK, free_port, serve
 
 PUBLIC = "https://helpdesk.example.gov.in"
 PASSWORD = "correct horse battery"
@@ -40,18 +39,7 @@ def served(tmp_path):
     }
     for name in ("desk1", "desk2"):
         helpdesk(environment, "staff", "add", name, stdin=f"{PASSWORD}\n")
-    process = subprocess.Popen([HELPDESK, "serve", "--port", str(port), "--workers", "2"], env=environment,
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(process.stdout.read().decode())
+    base, process = serve(environment, tmp_path, "--port", str(port), "--workers", "2")
     yield base, environment
     process.terminate()
     process.wait(timeout=30)

@@ -28,6 +28,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def serve(environment: dict[str, str], cwd: Path, *options: str) -> tuple[str, subprocess.Popen]:
+    """`helpdesk serve` with these options (one of them `--port`), once its /healthz answers."""
+    port = options[options.index("--port") + 1]
+    process = subprocess.Popen([HELPDESK, "serve", *options], env=environment, cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return base, process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail(process.stdout.read().decode())
+
+
 @pytest.fixture
 def server(tmp_path):
     port = free_port()
@@ -42,18 +58,7 @@ def server(tmp_path):
         "TWILIO_ACCOUNT_SID": "",
         "METRICS_TOKEN": SCRAPE_TOKEN,
     }
-    process = subprocess.Popen([HELPDESK, "serve", "--port", str(port)], env=environment, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(process.stdout.read().decode())
+    base, process = serve(environment, tmp_path, "--port", str(port))
     yield base, process
     if process.poll() is None:
         process.kill()

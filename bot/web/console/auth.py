@@ -61,10 +61,12 @@ async def signed_in_staff(request: Request) -> Staff | None:
     return staff
 
 
-def forbidden(request: Request, staff: Staff) -> Response:
-    """403: signed in, but this page is not for this account's role."""
-    context = {"role": staff.role}
-    return render(request, "forbidden.html", context, status_code=403)
+def refusal(request: Request, staff: Staff, allowed: frozenset[Role]) -> Response | None:
+    """None when the signed-in account's role may use this page; else 403, the page not for them."""
+    request.state.staff = staff  # the navigation shows what this account may open
+    if role_of(staff) in allowed:
+        return None
+    return render(request, "forbidden.html", {"role": staff.role}, status_code=403)
 
 
 def console_page(*roles: Role) -> Callable[[Page], Endpoint]:
@@ -80,10 +82,7 @@ def console_page(*roles: Role) -> Callable[[Page], Endpoint]:
                 query = request.url.query
                 request.session["next"] = request.url.path + (f"?{query}" if query else "")
                 return redirect(path_for(request, "login"))
-            request.state.staff = staff
-            if role_of(staff) not in allowed:
-                return forbidden(request, staff)
-            return await page(request, staff)
+            return refusal(request, staff, allowed) or await page(request, staff)
 
         return endpoint
 
@@ -103,10 +102,7 @@ def console_form(*roles: Role) -> Callable[[Action], Endpoint]:
             form = await request.form()
             if not csrf_ok(request, form):
                 return csrf_refused()
-            request.state.staff = staff
-            if role_of(staff) not in allowed:
-                return forbidden(request, staff)
-            return await action(request, staff, form)
+            return refusal(request, staff, allowed) or await action(request, staff, form)
 
         return endpoint
 
