@@ -16,7 +16,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from bot.logs import mask_pii
-from bot.models import utcnow
 from bot.web.console.csrf import csrf_token
 from bot.web.console.nav import visible_entries
 
@@ -54,10 +53,6 @@ def duration(span: timedelta) -> str:
     if hours < 48:
         return f"{hours} h"
     return f"{hours // 24} d {hours % 24} h" if hours % 24 else f"{hours // 24} d"
-
-
-def age(since: datetime, now: datetime | None = None) -> timedelta:
-    return (now or utcnow()) - since
 
 
 def console_context(request: Request) -> dict[str, Any]:
