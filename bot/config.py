@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # and differ between workers), and how long a login lasts.
     staff_session_secret: str | None = None
     staff_session_hours: int = Field(default=8, ge=1, examples=[8])
+    # Whether the console's cookie is `Secure` (sent over https only) and HSTS is sent; unset: when
+    # PUBLIC_BASE_URL is https. Set it to true behind an https proxy that has no PUBLIC_BASE_URL.
+    staff_cookie_secure: bool | None = None
+
+    # `/metrics` answers only requests carrying `Authorization: Bearer <this token>`; unset: it is off.
+    metrics_token: str | None = None
 
     log_level: str = Field(default="INFO", pattern="(?i)^(debug|info|warning|error|critical)$", examples=["INFO"])
     log_format: str = Field(default="text", pattern="^(text|json)$", examples=["text", "json"])

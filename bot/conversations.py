@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.db import dialect_insert
-from bot.models import Conversation
+from bot.models import Conversation, utcnow
 
 UserKey = tuple[str, str]  # (channel, user_key)
 RECENT_KEPT = 10  # messages both ways a conversation keeps: a ticket carries them to the helpdesk
@@ -61,9 +61,12 @@ def _locked(session: Session, users: list[UserKey]) -> dict[UserKey, Conversatio
     }
 
 
-def remembered(recent: list[dict[str, Any]], author: str, *texts: str) -> list[dict[str, Any]]:
-    """The last few messages both ways, these ones added."""
-    entries = [{"from": author, "text": text[:RECENT_CHARS]} for text in texts if text]
+def remembered(recent: list[dict[str, Any]], author: str, *texts: str, tap: str | None = None) -> list[dict[str, Any]]:
+    """The last few messages both ways, these ones added with their time (and, for an option the
+    user picked, its key as `tap`: staff read the label "No", the engine knows it meant "no")."""
+    at = utcnow().isoformat(timespec="seconds")
+    extra = {"tap": tap[:64]} if tap else {}
+    entries = [{"from": author, "text": text[:RECENT_CHARS], "at": at, **extra} for text in texts if text]
     return [*recent, *entries][-RECENT_KEPT:] if entries else recent
 
 

@@ -17,3 +17,8 @@ HANDLE_SECONDS = Histogram(
     ["channel"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+WEBHOOKS_REJECTED = Counter(
+    "helpdesk_webhooks_rejected",
+    "Webhook requests refused: 403 (bad signature or secret), 400 (malformed), 413 (too large), 415 (not a form)",
+    ["path", "status"],
+)

@@ -202,3 +202,77 @@ def test_staff_commands_explain_mistakes(tmp_path):
     assert missing.returncode == 2 and "no ticket HD-000009" in missing.stderr
     short = run(tmp_path, "staff", "add", "desk2", stdin="short\n")
     assert short.returncode == 2 and "at least 10 characters" in short.stderr
+
+
+def test_staff_work_a_ticket_on_the_command_line_in_local_time(tmp_path):
+    run(tmp_path, "seed", "--employees", "60")
+    run(tmp_path, "chat", "--phone", "+919876500002", stdin="certificate nahi mila\n2\n1\n")
+    run(tmp_path, "staff", "add", "desk1", stdin="correct horse battery\n")
+    noted = run(tmp_path, "tickets", "note", "HD-000001", "Asked the MDO to regenerate it.", "--staff", "desk1")
+    assert noted.returncode == 0 and "internal note added to HD-000001 (not shown to the user)" in noted.stdout
+    run(tmp_path, "tickets", "claim", "HD-000001", "--staff", "desk1")
+
+    refused = run(tmp_path, "tickets", "resolve", "HD-000001", "--staff", "desk1")
+    assert refused.returncode == 2 and "has no reply that reached the user yet" in refused.stderr
+    run(tmp_path, "tickets", "reply", "HD-000001", "Certificate ab ban gaya hai.", "--staff", "desk1")
+
+    detail = json.loads(run(tmp_path, "tickets", "show", "HD-000001", "--json").stdout)
+    assert detail["created_at"].endswith("+05:30") and "." not in detail["created_at"]  # IST, no microseconds
+    kinds = [item["kind"] for item in detail["transcript"]]
+    assert {"user", "bot", "note", "reply", "event"} <= set(kinds)
+    assert all(set(item) >= {"kind", "text", "at"} and item["at"].endswith("+05:30") for item in detail["transcript"])
+    taps = [item["text"] for item in detail["transcript"] if item.get("tap")]
+    assert taps == ["नहीं", "हेल्पडेस्क से बात करें"]  # the options the user picked, as they saw them
+    assert "priority" not in detail
+
+    shown = run(tmp_path, "tickets", "show", "HD-000001").stdout
+    assert "NOTE by desk1 (internal: the user never sees it): Asked the MDO to regenerate it." in shown
+    assert "reply by desk1: Certificate ab ban gaya hai." in shown and "user (tapped): नहीं" in shown
+    assert " IST  " in shown and "UTC" not in shown
+
+    mine = json.loads(
+        run(tmp_path, "tickets", "list", "--status", "open", "--status", "waiting_for_user", "--json").stdout
+    )
+    assert [(t["ref"], t["status"]) for t in mine] == [("HD-000001", "waiting_for_user")]
+    assert json.loads(run(tmp_path, "tickets", "list", "--status", "resolved", "--json").stdout) == []
+    wrong = run(tmp_path, "tickets", "list", "--status", "done")
+    assert wrong.returncode == 2 and "no status 'done': use open, assigned" in wrong.stderr
+
+    resolved = run(tmp_path, "tickets", "resolve", "HD-000001", "--staff", "desk1", "--reason", "solved_elsewhere")
+    assert "HD-000001 resolved (solved elsewhere); no rating is asked" in resolved.stdout
+
+
+def test_staff_accounts_are_listed_disabled_enabled_and_given_new_passwords(tmp_path):
+    assert run(tmp_path, "staff", "add", "desk2", stdin="correct horse battery\n").returncode == 0
+    nodal = run(tmp_path, "staff", "add", "raipur", "--role", "nodal", "--district", "Raipur", "--district", "Durg",
+                stdin="correct horse battery\n")  # fmt: skip
+    assert nodal.returncode == 0 and "nodal 'raipur' added" in nodal.stdout
+    no_scope = run(tmp_path, "staff", "add", "x1", "--role", "nodal", stdin="correct horse battery\n")
+    assert (
+        no_scope.returncode == 2 and "a nodal officer needs at least one --district or --department" in no_scope.stderr
+    )
+
+    listed = json.loads(run(tmp_path, "staff", "list", "--json").stdout)
+    assert [(row["name"], row["role"], row["active"], row["districts"]) for row in listed] == [
+        ("desk2", "staff", True, []),
+        ("raipur", "nodal", True, ["Raipur", "Durg"]),
+    ]
+    assert listed[0]["last_login"] is None and listed[0]["created_at"].endswith("+05:30")
+
+    disabled = run(tmp_path, "staff", "disable", "desk2")
+    assert disabled.returncode == 0 and "'desk2' disabled; 0 console sessions ended" in disabled.stdout
+    assert "desk2                staff  DISABLED" in run(tmp_path, "staff", "list").stdout
+    refused = run(tmp_path, "tickets", "claim", "HD-000001", "--staff", "desk2")
+    assert refused.returncode == 2 and "no active staff member 'desk2'" in refused.stderr
+    nodal_works = run(tmp_path, "tickets", "claim", "HD-000001", "--staff", "raipur")
+    assert (
+        nodal_works.returncode == 2 and "'raipur' is a nodal account, which does not work tickets" in nodal_works.stderr
+    )
+    assert run(tmp_path, "staff", "enable", "desk2").returncode == 0
+
+    changed = run(tmp_path, "staff", "passwd", "desk2", stdin="a brand new passphrase\n")
+    assert changed.returncode == 0 and "password of 'desk2' changed" in changed.stdout
+    short = run(tmp_path, "staff", "passwd", "desk2", stdin="short\n")
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    missing = run(tmp_path, "staff", "disable", "nobody")
+    assert missing.returncode == 2 and "no staff account 'nobody'" in missing.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from bot import db
@@ -36,3 +36,33 @@ def test_upgrade_is_idempotent_and_downgrade_reversible(tmp_path):
 def test_plain_postgresql_urls_use_psycopg():
     assert db.normalise_url("postgresql://postgres@localhost/x").startswith("postgresql+psycopg://")
     assert db.normalise_url("sqlite:///helpdesk.db") == "sqlite:///helpdesk.db"
+
+
+def test_0006_marks_the_lines_a_ticket_copied_when_it_opened_and_drops_priority(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    command.upgrade(db.alembic_config(url), "0003")
+    engine = db.create_db_engine(url)
+    opened, later = "2026-11-24 10:00:00.000000", "2026-11-24 11:30:00.000000"
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO conversation (id, channel, user_key, lang_chosen, unclear_streak, "
+                                "reminders_opted_out, recent, created_at, updated_at) VALUES "
+                                "(1, 'console', 'u', 0, 0, 0, '[]', :at, :at)"), {"at": opened})  # fmt: skip
+        connection.execute(text("INSERT INTO staff (id, name, active, created_at) VALUES (1, 'desk1', 1, :at)"),
+                           {"at": opened})  # fmt: skip
+        connection.execute(text("INSERT INTO ticket (id, ref, conversation_id, channel, lang, category, priority, "
+                                "status, reason, created_at, updated_at, sla_due_at) VALUES (1, 'HD-000001', 1, "
+                                "'console', 'hi', 'general', 'normal', 'open', 'asked', :at, :at, :at)"),
+                           {"at": opened})  # fmt: skip
+        for author, at in (("user", opened), ("bot", opened), ("user", later), ("note", later)):
+            connection.execute(text("INSERT INTO ticket_message (ticket_id, author, text, created_at) "
+                                    "VALUES (1, :author, 'x', :at)"), {"author": author, "at": at})  # fmt: skip
+    db.upgrade(url)
+    with engine.connect() as connection:
+        flags = connection.execute(text("SELECT author, before_ticket FROM ticket_message ORDER BY id")).all()
+        staff = connection.execute(text("SELECT role, districts, lang FROM staff")).one()
+    assert [(author, bool(flag)) for author, flag in flags] == [
+        ("user", True), ("bot", True), ("user", False), ("note", False)
+    ]  # fmt: skip
+    assert tuple(staff) == ("staff", "[]", "en")
+    assert "priority" not in {column["name"] for column in inspect(engine).get_columns("ticket")}
+    engine.dispose()

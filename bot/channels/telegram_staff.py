@@ -209,9 +209,12 @@ class StaffDesk:
         message = update.effective_message
         assert message is not None  # the handlers' filters admit messages only
         replied = message.reply_to_message
-        ref = context.args[0] if context.args else None
+        args = list(context.args or [])
+        # `/resolve HD-000123 duplicate`, or `/resolve duplicate` as a reply to the ticket's post.
+        reason = args.pop() if action == "resolve" and args and args[-1] in service.RESOLVE_REASONS else ""
+        ref = args[0] if args else None
         post_id = replied.message_id if ref is None and replied is not None else None
-        outcome = await asyncio.to_thread(self._act, update, action, ref=ref, post_id=post_id)
+        outcome = await asyncio.to_thread(self._act, update, action, ref=ref, post_id=post_id, text=reason)
         await self._say(update, outcome)
 
     async def _say(self, update: Update, outcome: Outcome) -> None:
@@ -269,8 +272,12 @@ class StaffDesk:
                     ticket = _ACTIONS[action](session, ref=ticket_ref, staff=member, text=text)
             except service.TicketError as error:
                 return Outcome(f"{error}.", ref=ticket_ref)
+            done = DONE_WITH_REASON if action == "resolve" and text else DONE[action]
             return Outcome(
-                DONE[action].format(ref=ticket.ref, name=member.name), ticket.ref, ticket.staff_post_id, done=True
+                done.format(ref=ticket.ref, name=member.name, reason=text.replace("_", " ")),
+                ticket.ref,
+                ticket.staff_post_id,
+                done=True,
             )
 
     def _ref(self, session: Session, ref: str | None, post_id: int | None) -> str | None:
@@ -297,7 +304,8 @@ class StaffDesk:
 
 USAGE = {
     "claim": "Which ticket? Send /claim {example}, or send /claim as a reply to the ticket's post.",
-    "resolve": "Which ticket? Send /resolve {example}, or send /resolve as a reply to the ticket's post.",
+    "resolve": "Which ticket? Send /resolve {example} (add duplicate, user_unreachable or solved_elsewhere "
+    "if no reply reached the user), or send /resolve as a reply to the ticket's post.",
     "reply": "To answer a user, reply to the ticket's post (the message with the Claim button).",
 }
 DONE = {
@@ -305,6 +313,7 @@ DONE = {
     "resolve": "{ref} resolved by {name}; the user is asked to rate the help.",
     "reply": "Reply to {ref} by {name} sent to the user.",
 }
+DONE_WITH_REASON = "{ref} resolved by {name} ({reason}); no rating is asked."
 
 
 def _reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
@@ -316,7 +325,7 @@ def _claim(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
 
 
 def _resolve(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
-    return service.resolve(session, ref=ref, staff=staff)
+    return service.resolve(session, ref=ref, staff=staff, reason=text or None)
 
 
 _ACTIONS = {"claim": _claim, "resolve": _resolve, "reply": _reply}

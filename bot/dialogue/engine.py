@@ -29,6 +29,7 @@ from bot.phones import PhoneError, to_e164
 from bot.receipts import first_deliveries
 from bot.records.status import Match, StatusView, find_employee, status_view
 from bot.tickets import service as tickets
+from bot.topics import intent_titles, topic_title
 from bot.understanding.language import EN
 from bot.understanding.matcher import Understanding
 from bot.understanding.normalise import normalise
@@ -187,12 +188,14 @@ class Engine:
                 logger.warning("channel %s vouched for an unusable phone number", incoming.channel)
         turn.text = clean_text(incoming.text)
         conversation.last_inbound_at = utcnow()
-        remember(conversation, "user", turn.text or " ".join(f"[{item.kind}]" for item in incoming.attachments))
         if conversation.lang is None and (hinted := channel_language(incoming.lang_hint)):
             conversation.lang = turn.lang = hinted  # the app's own language says more than "/start" does
         choice = incoming.choice or self._choice_from_text(conversation, turn.text)
         if choice:
+            # A tap (or its number typed) is kept as the option's label: staff read "No", not "2".
+            remember_tap(conversation, choice, self._choice_label(conversation, choice, turn.lang))
             return self._on_choice(turn, choice)
+        remember(conversation, "user", turn.text or " ".join(f"[{item.kind}]" for item in incoming.attachments))
         if (intent := command(turn.text)) is not None:
             return self._on_command(turn, intent)
         ticket = self._active_ticket(turn)
@@ -422,6 +425,15 @@ class Engine:
                 return "no"
         return None
 
+    def _choice_label(self, conversation: Conversation, choice: str, lang: str) -> str:
+        """The words of the option the user picked, as the bot showed them."""
+        pending = conversation.pending or {}
+        keys, labels = pending.get("options") or [], pending.get("labels") or []
+        if choice in keys and len(labels) == len(keys):
+            return str(labels[keys.index(choice)])
+        kind, _, value = choice.partition(":")
+        return topic_title(self.brain, value, lang) if kind in ("topic", "intent") else choice
+
     def _on_choice(self, turn: Turn, choice: str) -> list[Reply]:
         kind, _, value = choice.partition(":")
         if kind in ("topic", "intent") and value in self._known_ids():
@@ -491,15 +503,7 @@ class Engine:
         return self._intent_titles(lang)[label]
 
     def _intent_titles(self, lang: str) -> dict[str, str]:
-        return {
-            "help": self.t(lang, "Menu"),
-            "human": self.t(lang, "Talk to a person"),
-            "my_status": self.t(lang, "My course status"),
-            "ticket_status": self.t(lang, "My helpdesk requests"),
-            "language": self.t(lang, "Change language"),
-            "reminders_stop": self.t(lang, "Stop reminders"),
-            "reminders_start": self.t(lang, "Start reminders"),
-        }
+        return intent_titles(self.brain.texts, lang)
 
     def _menu_options(self, conversation: Conversation, lang: str) -> tuple[Option, ...]:
         reminders = "reminders_start" if conversation.reminders_opted_out else "reminders_stop"
@@ -675,9 +679,18 @@ def remember(conversation: Conversation, author: str, *texts: str) -> None:
     conversation.recent = remembered(conversation.recent, author, *texts)
 
 
+def remember_tap(conversation: Conversation, choice: str, label: str) -> None:
+    """Keep an option the user picked: its label as they saw it, and its key."""
+    conversation.recent = remembered(conversation.recent, "user", label, tap=choice)
+
+
 def pending_for(replies: list[Reply]) -> dict[str, object] | None:
     """What the bot now waits for: the options of its last reply, picked by number or yes/no."""
     if not replies or not replies[-1].options:
         return None
     last = replies[-1]
-    return {"options": [option.key for option in last.options], "yes_no": last.yes_no}
+    return {
+        "options": [option.key for option in last.options],
+        "labels": [option.label for option in last.options],
+        "yes_no": last.yes_no,
+    }

@@ -1,24 +1,39 @@
 """Database tables."""
 
+from bot.models.access import LoginThrottle, StaffEvent, StaffSession
 from bot.models.base import TableModel, id_col, saved_id, utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
-from bot.models.tickets import ACTIVE_STATUSES, Staff, Ticket, TicketEvent, TicketMessage, TicketStatus
+from bot.models.tickets import (
+    ACTIVE_STATUSES,
+    CannedAnswer,
+    Role,
+    Staff,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+    TicketStatus,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CannedAnswer",
     "Conversation",
     "Course",
     "Employee",
     "Enrolment",
     "EnrolmentStatus",
     "InboundReceipt",
+    "LoginThrottle",
     "OutboxMessage",
     "Reminder",
     "ReminderRate",
     "ReminderStatus",
+    "Role",
     "Staff",
+    "StaffEvent",
+    "StaffSession",
     "TableModel",
     "Ticket",
     "TicketEvent",

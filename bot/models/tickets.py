@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field
 
 from bot.models.base import TableModel, utcnow
@@ -21,14 +22,30 @@ class TicketStatus(StrEnum):
 ACTIVE_STATUSES = (TicketStatus.OPEN, TicketStatus.ASSIGNED, TicketStatus.WAITING_FOR_USER)
 
 
+class Role(StrEnum):
+    """What a staff account is for (see bot/access/roles.py for what each may see and do)."""
+
+    STAFF = "staff"  # helpdesk staff: the ticket queue
+    NODAL = "nodal"  # a nodal officer: reports and campaigns of their districts/departments
+    ADMIN = "admin"  # everything, including the accounts
+
+
 class Staff(TableModel, table=True):
-    """A helpdesk staff member who may work tickets."""
+    """A person who works in the staff console or the Telegram staff group."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=60, unique=True)
     password_hash: str | None = Field(default=None, max_length=200)
     telegram_user_id: int | None = Field(default=None, unique=True)
     active: bool = Field(default=True)
+    role: str = Field(default=Role.STAFF.value, max_length=10, description="Role")
+    districts: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="a nodal officer's districts"
+    )
+    departments: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="a nodal officer's departments"
+    )
+    lang: str = Field(default="en", max_length=5, description="language of topic names in the console")
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -42,7 +59,6 @@ class Ticket(TableModel, table=True):
     channel: str = Field(max_length=20)
     lang: str = Field(max_length=5)
     category: str = Field(max_length=64, description="the best FAQ topic guess, or 'general'")
-    priority: str = Field(default="normal", max_length=10)
     status: str = Field(default=TicketStatus.OPEN.value, max_length=20, index=True)
     assignee_id: int | None = Field(default=None, foreign_key="staff.id")
     reason: str = Field(max_length=30, description="how it opened: asked, not_helped, not_understood")
@@ -67,6 +83,8 @@ class TicketMessage(TableModel, table=True):
     text: str = ""
     attachment_kind: str | None = Field(default=None, max_length=20, description="photo, document, ...")
     attachment_ref: str | None = Field(default=None, max_length=500, description="the channel's file id or URL")
+    choice: str | None = Field(default=None, max_length=64, description="the option the user tapped, e.g. intent:human")
+    before_ticket: bool = Field(default=False, description="copied from the conversation when the ticket opened")
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -81,3 +99,17 @@ class TicketEvent(TableModel, table=True):
     action: str = Field(max_length=30)
     detail: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CannedAnswer(TableModel, table=True):
+    """A saved staff reply in both languages; the ticket page inserts the one in the user's language."""
+
+    __tablename__ = "canned_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=80, unique=True)
+    text_en: str
+    text_hi: str
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=60, description="the staff name of the last change")

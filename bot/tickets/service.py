@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, case, func, update
 from sqlmodel import Session, col, or_, select
 
 from bot.messages import Attachment
 from bot.models import (
     ACTIVE_STATUSES,
     Conversation,
+    Employee,
     OutboxMessage,
     Staff,
     Ticket,
@@ -21,9 +25,16 @@ from bot.models import (
     saved_id,
     utcnow,
 )
+from bot.phones import PhoneError, to_e164
 
 RECENT_MESSAGES = 10  # how much of the conversation before escalation a ticket carries
 MAX_REPLY_CHARS = 3000  # a phone screen's worth; longer answers belong in a document
+# Why a ticket may be resolved although no reply reached the user (no rating is asked then).
+RESOLVE_REASONS = {
+    "duplicate": "duplicate",
+    "user_unreachable": "user unreachable",
+    "solved_elsewhere": "solved elsewhere",
+}
 
 
 class TicketError(ValueError):
@@ -77,9 +88,26 @@ def open_ticket(
     session.flush()
     ticket.ref = f"{prefix}{ticket.id:06d}"
     for entry in (conversation.recent if history is None else history)[-RECENT_MESSAGES:]:
-        session.add(TicketMessage(ticket_id=saved_id(ticket), author=entry["from"], text=entry["text"], created_at=now))
+        session.add(
+            TicketMessage(
+                ticket_id=saved_id(ticket),
+                author=entry["from"],
+                text=entry["text"],
+                choice=entry.get("tap"),
+                before_ticket=True,
+                created_at=_when(entry, now),
+            )
+        )
     _audit(session, ticket, "user", "created", reason)
     return ticket
+
+
+def _when(entry: dict[str, Any], default: datetime) -> datetime:
+    """When a remembered message was written (entries from before times were kept have no time)."""
+    try:
+        return datetime.fromisoformat(entry["at"])
+    except (KeyError, TypeError, ValueError):
+        return default
 
 
 def add_user_message(session: Session, *, ticket: Ticket, text: str, attachment: Attachment | None = None) -> None:
@@ -162,9 +190,35 @@ def add_note(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     return ticket
 
 
-def resolve(session: Session, *, ref: str, staff: Staff) -> Ticket:
-    """Mark solved, release the user from ticket mode and ask them for a rating."""
+def reply_reached_user(session: Session, ticket: Ticket) -> bool:
+    """Whether a staff reply on this ticket reached the user.
+
+    The one place that knows how delivery is recorded: today a reply is an outbox row, sent once
+    its `delivered_at` is set (a reply held for WhatsApp's 24-hour window, queued or failed is not).
+    """
+    reached = select(OutboxMessage.id).where(
+        OutboxMessage.ticket_id == ticket.id,
+        OutboxMessage.kind == "staff_reply",
+        col(OutboxMessage.delivered_at).is_not(None),
+    )
+    return session.exec(reached.limit(1)).first() is not None
+
+
+def resolve(session: Session, *, ref: str, staff: Staff, reason: str | None = None) -> Ticket:
+    """Mark solved and release the user from ticket mode.
+
+    Without a reason, a reply must have reached the user, who is then asked for a rating. With a
+    reason (`RESOLVE_REASONS`: a duplicate, a user who cannot be reached, solved elsewhere) the
+    ticket closes without one, and nobody is asked to rate help they did not get.
+    """
+    if reason is not None and reason not in RESOLVE_REASONS:
+        raise TicketError(f"no reason '{reason}': use one of {', '.join(RESOLVE_REASONS)}")
     ticket = _workable(session, ref)
+    if reason is None and not reply_reached_user(session, ticket):
+        raise TicketError(
+            f"{ticket.ref} has no reply that reached the user yet: answer first (and wait until it is sent), "
+            f"or resolve with a reason ({', '.join(RESOLVE_REASONS.values())})"
+        )
     if ticket.assignee_id is None:
         ticket = claim(session, ref=ref, staff=staff)  # whoever resolves it answers for it
     now = utcnow()
@@ -173,10 +227,11 @@ def resolve(session: Session, *, ref: str, staff: Staff) -> Ticket:
     conversation = session.get(Conversation, ticket.conversation_id)
     if conversation is not None and conversation.active_ticket_id == ticket.id:
         conversation.active_ticket_id = None
-    session.add(
-        OutboxMessage(conversation_id=ticket.conversation_id, kind="rating_request", text="", ticket_id=ticket.id)
-    )
-    _audit(session, ticket, staff.name, "resolved")
+    if reason is None:
+        session.add(
+            OutboxMessage(conversation_id=ticket.conversation_id, kind="rating_request", text="", ticket_id=ticket.id)
+        )
+    _audit(session, ticket, staff.name, "resolved", RESOLVE_REASONS[reason] if reason else "")
     return ticket
 
 
@@ -205,26 +260,84 @@ def tickets_of(session: Session, *, conversation: Conversation, employee_id: int
     return list(session.exec(select(Ticket).where(owned).order_by(col(Ticket.id).desc()).limit(5)))
 
 
+@dataclass(frozen=True)
+class TicketFilter:
+    """Which tickets staff want to see; empty fields do not filter."""
+
+    statuses: tuple[str, ...] = ()
+    category: str = ""  # a topic id or its beginning: "certificate" takes every certificate topic
+    lang: str = ""
+    overdue_at: datetime | None = None  # active tickets whose SLA ended before this moment
+    search: str = ""  # a ticket reference or number, or the user's phone number
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.statuses:
+            where.append(col(Ticket.status).in_(self.statuses))
+        if self.category:
+            where.append(col(Ticket.category).startswith(self.category))
+        if self.lang:
+            where.append(col(Ticket.lang) == self.lang)
+        if self.overdue_at:
+            where += [col(Ticket.sla_due_at) < self.overdue_at, col(Ticket.status).in_(ACTIVE_STATUSES)]
+        if self.search.strip():
+            where.append(_search(self.search.strip()))
+        return where
+
+
+def _search(text: str) -> ColumnElement[bool]:
+    """Tickets matching a reference (`HD-000123`), a ticket number (`123`) or the user's phone."""
+    matches = [col(Ticket.ref) == text.upper()]
+    digits = re.sub(r"\D", "", text)
+    if digits and len(digits) < 10:
+        matches.append(col(Ticket.id) == int(digits))
+    try:
+        phone = to_e164(text)
+    except PhoneError:
+        phone = None
+    if phone is not None:
+        conversations = select(Conversation.id).where(
+            or_(Conversation.verified_phone == phone, Conversation.user_key == phone)
+        )
+        matches.append(col(Ticket.conversation_id).in_(conversations))
+        matches.append(col(Ticket.employee_id).in_(select(Employee.id).where(Employee.phone == phone)))
+    return or_(*matches)
+
+
 def list_tickets(
     session: Session,
     *,
-    status: str | None = None,
+    statuses: Sequence[str] = (),
     category: str | None = None,
     lang: str | None = None,
     overdue_at: datetime | None = None,
+    search: str | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[Ticket]:
     """The queue, oldest first, filtered as staff ask."""
-    query = select(Ticket).order_by(col(Ticket.id))
-    if status:
-        query = query.where(Ticket.status == status)
-    if category:
-        query = query.where(col(Ticket.category).startswith(category))
-    if lang:
-        query = query.where(Ticket.lang == lang)
-    if overdue_at:
-        query = query.where(Ticket.sla_due_at < overdue_at, col(Ticket.status).in_(ACTIVE_STATUSES))
-    return list(session.exec(query.limit(limit)))
+    where = TicketFilter(tuple(statuses), category or "", lang or "", overdue_at, search or "")
+    return find_tickets(session, where, limit=limit, offset=offset)
+
+
+def find_tickets(session: Session, where: TicketFilter, *, limit: int, offset: int = 0) -> list[Ticket]:
+    """One page of the filtered queue, oldest first."""
+    query = select(Ticket).where(*where.conditions()).order_by(col(Ticket.id))
+    return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def count_tickets(session: Session, where: TicketFilter) -> int:
+    """How many tickets the filter matches in all."""
+    return session.exec(select(func.count()).select_from(Ticket).where(*where.conditions())).one()
+
+
+def queue_counts(session: Session, *, now: datetime | None = None) -> tuple[int, int]:
+    """Active tickets, and how many of them are past their SLA (for the metrics)."""
+    now = now or utcnow()
+    active = col(Ticket.status).in_(ACTIVE_STATUSES)
+    overdue = func.sum(case((col(Ticket.sla_due_at) < now, 1), else_=0))
+    total, late = session.exec(select(func.count(), overdue).select_from(Ticket).where(active)).one()
+    return total, late or 0
 
 
 def is_overdue(ticket: Ticket, now: datetime) -> bool:
@@ -251,6 +364,32 @@ def transcript(session: Session, *, ticket: Ticket) -> list[TicketMessage]:
     return list(
         session.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id).order_by(col(TicketMessage.id)))
     )
+
+
+def first_messages(session: Session, tickets: Iterable[Ticket]) -> dict[int, TicketMessage]:
+    """What each user wrote first about their ticket: the first words typed after it opened, or else
+    the last typed just before (taps and bare attachments say little on their own)."""
+    ids = [ticket.id for ticket in tickets if ticket.id is not None]
+    if not ids:
+        return {}
+    typed = session.exec(
+        select(TicketMessage)
+        .where(
+            col(TicketMessage.ticket_id).in_(ids),
+            TicketMessage.author == "user",
+            col(TicketMessage.choice).is_(None),
+            TicketMessage.text != "",
+        )
+        .order_by(col(TicketMessage.id))
+    )
+    before: dict[int, TicketMessage] = {}
+    after: dict[int, TicketMessage] = {}
+    for line in typed:
+        if line.before_ticket:
+            before[line.ticket_id] = line
+        else:
+            after.setdefault(line.ticket_id, line)
+    return {**before, **after}
 
 
 def audit_trail(session: Session, *, ticket: Ticket) -> list[TicketEvent]:

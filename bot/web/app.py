@@ -4,38 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.brain import load_brain
 from bot.channels import telegram, whatsapp
 from bot.config import Settings
 from bot.dialogue import Engine as DialogueEngine
-from bot.web.staff import STAFF_PREFIX, staff_console
+from bot.web.console.app import STAFF_PREFIX, staff_console
+from bot.web.metrics import RejectedWebhooks, metrics_endpoint
 
 logger = logging.getLogger(__name__)
 
 
 def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None = None) -> Starlette:
     """The web application: health, metrics and the staff console; with an engine, the channels too."""
+    # The console names topics with the knowledge the engine answers with (or the content folder's).
+    brain = (lambda: engine.brain) if engine is not None else (lambda: load_brain(settings.content_dir))
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Mount(STAFF_PREFIX, app=staff_console(settings=settings, db=db), name="staff"),
+        Mount(STAFF_PREFIX, app=staff_console(settings=settings, db=db, brain=brain), name="staff"),
     ]
     if engine is not None:
         routes += [*whatsapp.routes(), Route("/telegram/webhook", telegram.telegram_webhook, methods=["POST"])]
-    app = Starlette(routes=routes, lifespan=_channels_lifespan if engine is not None else None)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RejectedWebhooks)],
+        lifespan=_channels_lifespan if engine is not None else None,
+    )
     app.state.settings = settings
     app.state.db = db
     app.state.engine = engine
@@ -65,15 +72,6 @@ async def _channels_lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
         if app.state.telegram is not None:
             await app.state.telegram.stop()
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text format; across worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> PlainTextResponse:

@@ -140,6 +140,23 @@ def test_a_staff_reply_to_the_post_reaches_the_user(drive, bot_api, db_engine, d
     assert (ticket(db_engine).status, outbox_kinds(db_engine)) == ("waiting_for_user", ["staff_reply"])
 
 
+def test_resolving_after_the_reply_was_sent_asks_the_user_for_a_rating(drive, bot_api, db_engine, desk):
+    async def scenario(channel):
+        await posted(channel)
+        post_id = ticket(db_engine).staff_post_id
+        await channel.process(u.text("Aapka certificate ban gaya.", chat_id=STAFF_CHAT, sender=DESK1, reply_to=post_id))
+        await channel.deliver_outbox()
+        await channel.process(u.text("/resolve", chat_id=STAFF_CHAT, sender=DESK1, reply_to=post_id))
+        return await channel.deliver_outbox()
+
+    assert drive(scenario) == 1
+    assert group(bot_api)[-1].text == "HD-000001 resolved by desk1; the user is asked to rate the help."
+    rating = bot_api.sent(chat_id=u.USER)[-1]
+    assert rating.text.startswith("आपका हेल्पडेस्क अनुरोध HD-000001 हल कर दिया गया है।")
+    assert [button["callback_data"] for button in rating.buttons] == [f"rate:{stars}" for stars in range(1, 6)]
+    assert outbox_kinds(db_engine) == ["staff_reply", "rating_request"]
+
+
 def test_a_repeated_staff_update_acts_once(drive, bot_api, db_engine, desk):
     async def scenario(channel):
         await posted(channel)
@@ -172,20 +189,25 @@ def test_commands_claim_resolve_and_the_queue(drive, bot_api, db_engine, desk):
         await channel.process(u.text("/claim 1", chat_id=STAFF_CHAT, sender=DESK1))
         await channel.process(u.text("/claim", chat_id=STAFF_CHAT, sender=DESK1))
         await channel.process(u.text("/resolve HD-000001", chat_id=STAFF_CHAT, sender=DESK1))
+        await channel.process(u.text("/resolve HD-000001 duplicate", chat_id=STAFF_CHAT, sender=DESK1))
         await channel.process(u.text("/resolve hd-000001", chat_id=STAFF_CHAT, sender=DESK1))
         await channel.process(u.text("/tickets", chat_id=STAFF_CHAT, sender=DESK1))
 
     drive(scenario)
     said = [call.text for call in group(bot_api)[1:]]
     assert said[0].startswith("Open tickets: 1\nHD-000001 · open · ")
-    assert said[1:5] == [
+    assert said[1:3] == [
         "HD-000001 claimed by desk1.",
         "Which ticket? Send /claim HD-000123, or send /claim as a reply to the ticket's post.",
-        "HD-000001 resolved by desk1; the user is asked to rate the help.",
+    ]
+    # Nobody answered the user: resolving needs a reason, and then no rating is asked.
+    assert said[3].startswith("HD-000001 has no reply that reached the user yet")
+    assert said[4:6] == [
+        "HD-000001 resolved by desk1 (duplicate); no rating is asked.",
         "HD-000001 is already resolved.",
     ]
-    assert said[5] == "No open tickets."
-    assert outbox_kinds(db_engine) == ["rating_request"]
+    assert said[6] == "No open tickets."
+    assert outbox_kinds(db_engine) == []
     with Session(db_engine) as session:
         actions = [event.action for event in session.exec(select(TicketEvent).order_by(TicketEvent.id))]
     assert actions == ["created", "claimed", "resolved"]

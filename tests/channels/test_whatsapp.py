@@ -481,18 +481,20 @@ def test_after_24_hours_the_template_goes_and_the_reply_waits_for_the_user(clien
     [message] = outbox(db_engine)
     assert (message.delivered_at, message.failed_at, message.delivery_status) == (None, None, HELD)
 
-    resolve(db_engine)  # a rating request joins the waiting reply: no second template
-    sender.deliver_outbox()
+    with pytest.raises(service.TicketError, match="no reply that reached the user"):
+        resolve(db_engine)  # a held reply has not reached the user: no rating for help not yet received
     sender.deliver_outbox()
     assert len(fake.messages) == 1
-    assert [row.delivery_status for row in outbox(db_engine)] == [HELD, HELD]
+    assert [row.delivery_status for row in outbox(db_engine)] == [HELD]
 
     shown = say(client, "ok", "SM" + "2" * 32)  # the user answers the template
-    assert shown[-2].startswith("Helpdesk reply to HD-000001:\nYour certificate is generated now.")
-    assert "How would you rate the help you got?" in shown[-1] and shown[-1].endswith("5. 5 - Excellent")
+    assert shown[-1].startswith("Helpdesk reply to HD-000001:\nYour certificate is generated now.")
     assert all(row.delivered_at is not None for row in outbox(db_engine))
+    resolve(db_engine)  # now it reached the user: the rating request goes, as text within the window
+    assert sender.deliver_outbox() == 1
+    assert "How would you rate the help you got?" in fake.messages[-1]["Body"]
     assert "Thank you for your rating" in say(client, "4", "SM" + "3" * 32)[0]
-    assert sender.deliver_outbox() == 0 and len(fake.messages) == 1
+    assert sender.deliver_outbox() == 0 and len(fake.messages) == 2
 
 
 def test_twilio_saying_the_window_closed_sends_the_template_instead(client, sender, fake, db_engine):

@@ -237,3 +237,20 @@ def test_stop_opts_out_of_reminders_even_while_a_ticket_is_open(engine, db_engin
     with Session(db_engine) as session:
         conversation = session.exec(select(Conversation)).one()
         assert conversation.reminders_opted_out and conversation.active_ticket_id is not None
+
+
+def test_a_ticket_carries_the_taps_and_times_of_the_turns_before_it(engine, db_engine):
+    say(engine, "certificate nahi aaya")
+    say(engine, choice="no")  # a tap on Telegram
+    say(engine, "1")  # "Talk to a person", typed as its number (WhatsApp, console)
+    with Session(db_engine) as session:
+        ticket = session.exec(select(Ticket)).one()
+        lines = session.exec(select(TicketMessage).order_by(TicketMessage.id)).all()
+    assert all(line.before_ticket for line in lines)
+    assert [(line.author, line.choice, line.text) for line in lines if line.author == "user"] == [
+        ("user", None, "certificate nahi aaya"),
+        ("user", "no", "नहीं"),
+        ("user", "escalate", "हेल्पडेस्क से बात करें"),
+    ]
+    assert all(line.created_at <= ticket.created_at for line in lines)
+    assert ticket.reason == "not_helped"

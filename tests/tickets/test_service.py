@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.conversations import lock_conversations
-from bot.models import Ticket, TicketEvent, utcnow
+from bot.models import OutboxMessage, Ticket, TicketEvent, utcnow
 from bot.tickets import service
-from bot.tickets.staff import StaffError, add_staff, authenticate, staff_by_name
+from bot.tickets.staff import add_staff, staff_by_name
 
 
 def open_one(
@@ -84,7 +84,7 @@ def test_replying_needs_text_and_an_active_ticket(desk):
         desk1 = staff_by_name(session, name="desk1")
         with pytest.raises(service.TicketError, match="the reply is empty"):
             service.reply(session, ref="HD-000001", staff=desk1, text="   ")
-        service.resolve(session, ref="HD-000001", staff=desk1)
+        service.resolve(session, ref="HD-000001", staff=desk1, reason="duplicate")
         with pytest.raises(service.TicketError, match="HD-000001 is already resolved"):
             service.reply(session, ref="HD-000001", staff=desk1, text="hello")
         with pytest.raises(service.TicketError, match="no ticket HD-999999"):
@@ -116,21 +116,90 @@ def test_queue_filters(db_engine):
         open_one(session)
         open_one(session, user="+919876500002", category="profile.transfer")
         assert [t.category for t in service.list_tickets(session, category="profile")] == ["profile.transfer"]
-        assert len(service.list_tickets(session, status="open", lang="hi")) == 2
-        assert service.list_tickets(session, status="closed") == []
+        assert len(service.list_tickets(session, statuses=["open"], lang="hi")) == 2
+        assert service.list_tickets(session, statuses=["closed"]) == []
 
 
-def test_staff_accounts(db_engine):
+def reach_user(session: Session, ref: str = "HD-000001") -> None:
+    """The user's channel took the reply: the outbox row is marked delivered."""
+    for message in session.exec(select(OutboxMessage).where(OutboxMessage.kind == "staff_reply")):
+        message.delivered_at = utcnow()
+
+
+def test_resolving_needs_a_reply_that_reached_the_user_or_a_reason(desk):
+    with Session(desk) as session:
+        desk1 = staff_by_name(session, name="desk1")
+        ticket = service.get_ticket(session, ref="HD-000001")
+        with pytest.raises(service.TicketError, match="has no reply that reached the user yet"):
+            service.resolve(session, ref="HD-000001", staff=desk1)
+        service.reply(session, ref="HD-000001", staff=desk1, text="Please try again now.")
+        assert not service.reply_reached_user(session, ticket)  # queued is not reached
+        with pytest.raises(service.TicketError, match="has no reply that reached the user yet"):
+            service.resolve(session, ref="HD-000001", staff=desk1)
+        reach_user(session)
+        assert service.reply_reached_user(session, ticket)
+        service.resolve(session, ref="HD-000001", staff=desk1)
+        kinds = [message.kind for message in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+        assert kinds == ["staff_reply", "rating_request"]
+
+
+@pytest.mark.parametrize("reason, said", list(service.RESOLVE_REASONS.items()))
+def test_resolving_with_a_reason_asks_for_no_rating(desk, reason, said):
+    with Session(desk) as session:
+        service.resolve(session, ref="HD-000001", staff=staff_by_name(session, name="desk2"), reason=reason)
+        assert session.exec(select(OutboxMessage)).all() == []
+        event = session.exec(select(TicketEvent).where(TicketEvent.action == "resolved")).one()
+        assert (event.actor, event.detail) == ("desk2", said)
+        assert service.get_ticket(session, ref="HD-000001").assignee_id is not None  # who resolved answers for it
+
+
+def test_a_held_or_failed_reply_has_not_reached_the_user(desk):
+    with Session(desk) as session:
+        service.reply(session, ref="HD-000001", staff=staff_by_name(session, name="desk1"), text="Try now.")
+        [message] = session.exec(select(OutboxMessage)).all()
+        message.delivery_status = "held"
+        assert not service.reply_reached_user(session, service.get_ticket(session, ref="HD-000001"))
+        message.failed_at = utcnow()
+        assert not service.reply_reached_user(session, service.get_ticket(session, ref="HD-000001"))
+
+
+def test_several_statuses_search_and_counts(db_engine):
     with Session(db_engine) as session:
-        add_staff(session, name="desk1", password="correct horse battery", telegram_user_id=42)
-        with pytest.raises(StaffError, match="already exists"):
-            add_staff(session, name="desk1", password="correct horse battery")
-        with pytest.raises(StaffError, match="at least 10 characters"):
-            add_staff(session, name="desk3", password="short")
-        with pytest.raises(StaffError, match="a staff name is"):
-            add_staff(session, name="desk 4!", password="correct horse battery")
-        assert authenticate(session, name="desk1", password="correct horse battery").telegram_user_id == 42
-        assert authenticate(session, name="desk1", password="wrong password!") is None
-        assert authenticate(session, name="nobody", password="correct horse battery") is None
-        stored = staff_by_name(session, name="desk1").password_hash
-        assert stored.startswith("$argon2") and "correct horse" not in stored
+        add_staff(session, name="desk1", password="correct horse battery")
+        first = open_one(session)
+        second = open_one(session, user="+919876500002", sla_hours=1)
+        third = open_one(session, user="+919876500003")
+        service.claim(session, ref=second.ref, staff=staff_by_name(session, name="desk1"))
+        service.resolve(session, ref=third.ref, staff=staff_by_name(session, name="desk1"), reason="duplicate")
+        refs = lambda **filters: [t.ref for t in service.list_tickets(session, **filters)]  # noqa: E731
+        assert refs(statuses=["open", "assigned"]) == [first.ref, second.ref]
+        assert refs(statuses=["resolved"]) == [third.ref]
+        assert refs(search="98765 00002") == [second.ref]
+        assert refs(search="+91-98765-00003") == [third.ref]
+        assert refs(search=second.ref.lower()) == [second.ref] and refs(search="3") == [third.ref]
+        assert refs(limit=1, offset=1) == [second.ref]
+        where = service.TicketFilter(statuses=("open", "assigned", "resolved"))
+        assert service.count_tickets(session, where) == 3
+        assert service.queue_counts(session, now=utcnow() + timedelta(hours=2)) == (2, 1)
+
+
+def test_a_ticket_carries_the_turns_before_it_with_their_time_and_taps(db_engine):
+    with Session(db_engine) as session:
+        conversation = lock_conversations(session, [("console", "u1")])[("console", "u1")]
+        conversation.recent = [
+            {"from": "user", "text": "certificate nahi mila", "at": "2026-11-24T10:00:00+00:00"},
+            {"from": "bot", "text": "Certificate ...", "at": "2026-11-24T10:00:00+00:00"},
+            {"from": "user", "text": "नहीं", "at": "2026-11-24T10:01:00+00:00", "tap": "no"},
+            {"from": "user", "text": "an entry kept before times were"},
+        ]
+        ticket = service.open_ticket(session, conversation=conversation, employee_id=None, category="general",
+                                     reason="not_helped", sla=timedelta(hours=24), prefix="HD-")  # fmt: skip
+        lines = service.transcript(session, ticket=ticket)
+        assert all(line.before_ticket for line in lines)
+        assert [line.choice for line in lines] == [None, None, "no", None]
+        assert lines[0].created_at.isoformat() == "2026-11-24T10:00:00+00:00"
+        assert lines[-1].created_at == ticket.created_at
+        assert service.first_messages(session, [ticket])[ticket.id].text == "an entry kept before times were"
+        service.add_user_message(session, ticket=ticket, text="course POSH, completed on 1 Nov")
+        session.flush()
+        assert service.first_messages(session, [ticket])[ticket.id].text == "course POSH, completed on 1 Nov"

@@ -18,6 +18,7 @@ from bot.config import PROJECT_ROOT
 
 TOKEN = "operator-test-token"
 PUBLIC = "https://helpdesk.example.gov.in"
+SCRAPE_TOKEN = "prometheus-scrape-token"
 HELPDESK = str(Path(sys.executable).with_name("helpdesk"))
 
 
@@ -25,6 +26,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def serve(environment: dict[str, str], cwd: Path, *options: str) -> tuple[str, subprocess.Popen]:
+    """`helpdesk serve` with these options (one of them `--port`), once its /healthz answers."""
+    port = options[options.index("--port") + 1]
+    process = subprocess.Popen([HELPDESK, "serve", *options], env=environment, cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return base, process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail(process.stdout.read().decode())
 
 
 @pytest.fixture
@@ -39,19 +56,9 @@ def server(tmp_path):
         "TELEGRAM_WEBHOOK_SECRET": "the-right-secret",
         "TELEGRAM_BOT_TOKEN": "",
         "TWILIO_ACCOUNT_SID": "",
+        "METRICS_TOKEN": SCRAPE_TOKEN,
     }
-    process = subprocess.Popen([HELPDESK, "serve", "--port", str(port)], env=environment, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(process.stdout.read().decode())
+    base, process = serve(environment, tmp_path, "--port", str(port))
     yield base, process
     if process.poll() is None:
         process.kill()
@@ -79,11 +86,15 @@ def test_signed_whatsapp_gets_hindi_twiml_once_and_bad_requests_are_refused(serv
     assert wrong_secret.status_code == 403
     assert httpx.post(f"{base}/telegram/webhook", json={"update_id": 1}).status_code == 403
 
-    metrics = httpx.get(f"{base}/metrics").text
+    assert httpx.get(f"{base}/metrics").status_code == 401  # not on the webhook port for anyone
+    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"}).text
     assert 'helpdesk_outcomes_total{channel="whatsapp",outcome="answered"} 1.0' in metrics
     assert 'helpdesk_outcomes_total{channel="whatsapp",outcome="duplicate"} 1.0' in metrics
     assert 'helpdesk_messages_in_total{channel="whatsapp",lang="hi"} 1.0' in metrics
     assert "helpdesk_handle_seconds_bucket" in metrics
+    assert 'helpdesk_webhooks_rejected_total{path="/twilio/whatsapp",status="403"} 1.0' in metrics
+    assert 'helpdesk_webhooks_rejected_total{path="/telegram/webhook",status="403"} 2.0' in metrics
+    assert "helpdesk_tickets_open 0.0" in metrics and "helpdesk_tickets_overdue 0.0" in metrics
 
 
 def test_health_and_a_clean_stop_on_sigterm(server):
