@@ -152,7 +152,7 @@ def test_resolving_after_the_reply_was_sent_asks_the_user_for_a_rating(drive, bo
     assert drive(scenario) == 1
     assert group(bot_api)[-1].text == "HD-000001 resolved by desk1; the user is asked to rate the help."
     rating = bot_api.sent(chat_id=u.USER)[-1]
-    assert rating.text.startswith("आपका हेल्पडेस्क अनुरोध HD-000001 हल कर दिया गया है।")
+    assert rating.text.startswith("आपका हेल्पडेस्क टिकट HD-000001 हल कर दिया गया है।")
     assert [button["callback_data"] for button in rating.buttons] == [f"rate:{stars}" for stars in range(1, 6)]
     assert outbox_kinds(db_engine) == ["staff_reply", "rating_request"]
 

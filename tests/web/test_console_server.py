@@ -44,6 +44,7 @@ def served(tmp_path):
     yield base, environment
     process.terminate()
     process.wait(timeout=30)
+    process.stdout.close()
 
 
 class Browser:
