@@ -1,7 +1,8 @@
-"""Importing iGOT enrolment reports: upsert in batches, reject bad rows with their line and reason.
+"""Importing iGOT enrolment reports: blocks of rows checked in Python, then upserted set-based in SQL.
 
-Each batch is one transaction, so an interrupted import leaves only whole batches behind, and since
-every row is an upsert, running the same file again finishes the job without duplicating anything.
+Each block is one transaction, so an interrupted import leaves only whole blocks behind; since every
+row is an upsert that never runs an enrolment backwards, running the same file again finishes the job
+without duplicating or undoing anything.
 """
 
 from __future__ import annotations
@@ -9,34 +10,29 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Engine
 
-from bot.models import Course, Employee, Enrolment, utcnow
+from bot.models import Employee, utcnow
 from bot.phones import mask_phone
-from bot.records.report import (
-    REQUIRED_COLUMNS,
-    EmployeeValues,
-    ReportRow,
-    RowError,
-    header_map,
-    parse_row,
-)
+from bot.records.columns import BlockReader, Rejected, RowBlock
+from bot.records.courses import CourseAmbiguous, CourseCatalogue, CourseChange, save_courses
+from bot.records.report import REQUIRED_COLUMNS, header_map
+from bot.records.staging import EMPLOYEE_STAGE, ENROLMENT_STAGE, create_stages, load
+from bot.records.upsert import BlockOutcome, upsert_block
 
-BATCH_SIZE = 5000
-EMPLOYEE_FIELDS = tuple(name for name in EmployeeValues._fields if name != "external_id")
-ENROLMENT_FIELDS = (
-    "status", "progress", "mandatory", "batch_id", "batch_end_date", "enrolled_on", "completed_on",
-    "certificate_generated", "certificate_id",
-)  # fmt: skip
-EMPLOYEES, COURSES, ENROLMENTS = Employee.__table__, Course.__table__, Enrolment.__table__
+BATCH_SIZE = 20_000
+EMPLOYEES: Table = Employee.__table__  # type: ignore[attr-defined]
 
 
 class ReportError(ValueError):
-    """The file as a whole cannot be imported; nothing was written."""
+    """The file as a whole cannot be imported."""
 
 
 @dataclass
@@ -45,19 +41,13 @@ class ImportSummary:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    ignored_older: int = 0  # enrolment rows older than what is stored (see bot.records.upsert)
     rejected: int = 0
     employees_added: int = 0
     employees_updated: int = 0
     courses_added: int = 0
     shared_phones: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
-
-
-@dataclass
-class _Reject:
-    line: int
-    reason: str
-    cells: list[str]
 
 
 def rejects_path_for(path: Path) -> Path:
@@ -69,10 +59,10 @@ def import_report(
     path: Path,
     *,
     batch_size: int = BATCH_SIZE,
+    allow_rollback: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Upsert employees, courses and enrolments from an iGOT enrolment report CSV."""
-    importer = _Importer(engine)
     total_bytes = path.stat().st_size
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -84,27 +74,38 @@ def import_report(
             raise ReportError(
                 f"{path}: missing required column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}"
             )
-        batch: list[tuple[ReportRow, list[str]]] = []
-        try:
-            for line, cells in _records(reader):
-                importer.read(line, cells, columns, batch)
-                if len(batch) >= batch_size:
-                    importer.flush(batch)
-                    batch = []
-                    if on_progress:
-                        on_progress(raw.tell(), total_bytes)
-        except UnicodeDecodeError as error:
-            raise ReportError(
-                f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8"
-            ) from error
-        except csv.Error as error:
-            raise ReportError(f"{path}:{reader.line_num}: not valid CSV ({error})") from error
-        importer.flush(batch)
+        run = _ImportRun(engine, columns, allow_rollback=allow_rollback)
+        # One writer thread: the database writes a block (mostly outside the GIL) while the next one
+        # is read and checked. Blocks are written one at a time and in order; on an interruption the
+        # executor lets the block being written finish, so only whole blocks are ever written.
+        with _RejectsFile(path, header) as rejects, ThreadPoolExecutor(1, thread_name_prefix="import") as writer:
+            written: Future[list[Rejected]] | None = None
+
+            def finish(written: Future[list[Rejected]]) -> None:
+                rejects.write(written.result())
+                if on_progress:
+                    on_progress(raw.tell(), total_bytes)
+
+            try:
+                for lines, rows in _blocks(reader, batch_size):
+                    block = run.prepare(lines, rows)
+                    if written:
+                        finish(written)
+                    written = writer.submit(run.write, block)
+                if written:
+                    finish(written)
+            except UnicodeDecodeError as error:
+                raise ReportError(
+                    f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8"
+                ) from error
+            except csv.Error as error:
+                raise ReportError(f"{path}:{reader.line_num}: not valid CSV ({error})") from error
         if on_progress:
             on_progress(total_bytes, total_bytes)
-    summary = importer.summary
-    summary.shared_phones = importer.shared_phones()
-    summary.rejects_path = _write_rejects(path, header, importer.rejects)
+    summary = run.summary
+    summary.rejected = rejects.count
+    summary.shared_phones = run.shared_phones()
+    summary.rejects_path = rejects.path
     return summary
 
 
@@ -117,266 +118,210 @@ def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
         raise ReportError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from error
 
 
-def _records(reader) -> Iterator[tuple[int, list[str]]]:
-    """Each record with the line it starts on (a quoted cell may span lines)."""
+def _blocks(reader: Any, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """Blocks of records, each with the line it starts on (a quoted cell may span lines)."""
+    lines: list[int] = []
+    rows: list[list[str]] = []
     start = reader.line_num + 1
     for cells in reader:
-        if "".join(cells).strip():
-            yield start, cells
+        lines.append(start)
+        rows.append(cells)
         start = reader.line_num + 1
+        if len(rows) >= size:
+            yield lines, rows
+            lines, rows = [], []
+    if rows:
+        yield lines, rows
 
 
-def _write_rejects(path: Path, header: list[str], rejects: list[_Reject]) -> Path | None:
-    target = rejects_path_for(path)
-    if not rejects:
-        target.unlink(missing_ok=True)  # an old rejects file would describe a file that is now fine
-        return None
-    with target.open("w", encoding="utf-8-sig", newline="") as stream:  # BOM: opens cleanly in Excel
-        writer = csv.writer(stream)
-        writer.writerow(["line", "reason", *header])
-        for reject in sorted(rejects, key=lambda reject: reject.line):
-            writer.writerow([reject.line, reject.reason, *reject.cells])
-    return target
+class _RejectsFile:
+    """FILE.rejects.csv, written block by block (a million bad rows need not fit in memory).
 
-
-def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
-    """Many rows in one driver-level executemany.
-
-    SQLAlchemy's own executemany spends most of an import building parameters row by row; here
-    each column's bind processor (dates to text on SQLite, and so on) is looked up once instead.
+    It is written beside under a temporary name and takes its place when the import ends, so a
+    stale rejects file never describes a file that is now fine, nor an interrupted run half of one.
     """
-    dialect = connection.dialect
-    columns = list(rows[0])
-    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
-    cells = [
-        [process(row[name]) for row in rows] if process else [row[name] for row in rows]
-        for name, process in zip(columns, processors, strict=True)
-    ]
-    connection.exec_driver_sql(sql, list(zip(*cells, strict=True)))
+
+    def __init__(self, path: Path, header: list[str]):
+        self.target = rejects_path_for(path)
+        self._partial = self.target.with_name(self.target.name + ".partial")
+        self._header = header
+        self._stream: io.TextIOWrapper | None = None
+        self._writer: Any = None
+        self.path: Path | None = None
+        self.count = 0
+
+    def __enter__(self) -> _RejectsFile:
+        return self
+
+    def write(self, rejects: list[Rejected]) -> None:
+        self.count += len(rejects)
+        if not rejects:
+            return
+        if self._writer is None:
+            self._stream = self._partial.open("w", encoding="utf-8-sig", newline="")  # BOM: opens cleanly in Excel
+            self._writer = csv.writer(self._stream)
+            self._writer.writerow(["line", "reason", *self._header])
+        self._writer.writerows([reject.line, reject.reason, *reject.cells] for reject in rejects)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._stream:
+            self._stream.close()
+        if kind is not None:
+            self._partial.unlink(missing_ok=True)
+            return
+        if self._stream:
+            self._partial.replace(self.target)
+            self.path = self.target
+        else:
+            self.target.unlink(missing_ok=True)
 
 
-def _same_name(left: str, right: str) -> bool:
-    return " ".join(left.casefold().split()) == " ".join(right.casefold().split())
+@dataclass
+class _Block:
+    """A checked block, ready for its transaction."""
+
+    rows: RowBlock
+    slots: list[int]  # each row's employee, by its place in `employees`
+    employees: list[tuple[Any, ...]]  # one row of the employee stage per distinct employee
+    courses: list[int]  # each row's course, as an index into the catalogue
+    course_changes: list[CourseChange]
+    rejects: list[Rejected]
 
 
-class _Importer:
-    """The state of one import run: what was seen, what was rejected, the running counts."""
+class _ImportRun:
+    """One import: what was seen in the file so far, the course catalogue, the running counts.
 
-    def __init__(self, engine: Engine):
+    `prepare` (Python's work on a block) and `write` (the database's) are apart so that the next
+    block can be prepared while the database writes this one.
+    """
+
+    def __init__(self, engine: Engine, columns: dict[str, int], *, allow_rollback: bool):
         self.engine = engine
+        self.allow_rollback = allow_rollback
         self.summary = ImportSummary()
-        self.rejects: list[_Reject] = []
-        self._seen: dict[int, tuple[int, int]] = {}  # hash(employee, course) -> (line, hash(values))
-        self._touched_phones: set[str] = set()
-        self._names_by_phone: dict[str, tuple[str, int]] = {}
+        self._reader = BlockReader(columns)
         with engine.connect() as connection:
-            self._course_ids = {
-                (f"id:{content_id}" if content_id else f"name:{name.casefold()}"): course_id
-                for course_id, content_id, name in connection.execute(
-                    select(COURSES.c.id, COURSES.c.content_id, COURSES.c.name)
-                )
-            }
+            self._courses, self._course_ids = CourseCatalogue.load(connection)
+        # hash(employee key, course) -> line << 32 | 32 bits of the row's values' hash: a million rows
+        # in ints, not tuples of them.
+        self._seen: dict[int, int] = {}
+        self._names_by_phone: dict[str, tuple[str, int]] = {}  # rows without External_System_Id
+        self._phones: set[str] = set()
 
-    def read(self, line: int, cells: list[str], columns: dict[str, int], batch: list) -> None:
-        self.summary.rows_read += 1
-        try:
-            row = parse_row(line, cells, columns)
-        except RowError as error:
-            self.reject(line, str(error), cells)
-            return
-        if not row.employee.external_id:
-            # Keyed by phone alone: a second name on the same phone is another person, not a rename.
-            name = " ".join(row.employee.name.casefold().split())
-            first_name, first_line = self._names_by_phone.setdefault(row.employee.phone, (name, line))
-            if first_name != name:
-                self.reject(
-                    line,
-                    f"Phone_Number {mask_phone(row.employee.phone)} is used on line {first_line} "
-                    "for an employee with a different name; add External_System_Id to tell them apart",
-                    cells,
-                )
-                return
-        identity = hash((row.employee.key, row.course_key))
-        values = hash((row.employee, row.course_name, row.enrolment))
-        if identity in self._seen:
-            first_line, first_values = self._seen[identity]
-            how = "a duplicate of" if values == first_values else "the same employee and course as"
-            self.reject(line, f"{how} line {first_line}", cells)
-            return
-        self._seen[identity] = (line, values)
-        batch.append((row, cells))
-
-    def reject(self, line: int, reason: str, cells: list[str]) -> None:
-        self.summary.rejected += 1
-        self.rejects.append(_Reject(line, reason, cells))
-
-    def flush(self, batch: list[tuple[ReportRow, list[str]]]) -> None:
-        if not batch:
-            return
-        with self.engine.begin() as connection:
-            course_ids = self._course_ids_for(connection, [row for row, _ in batch])
-            employee_ids = self._employee_ids_for(connection, batch)
-            self._upsert_enrolments(connection, batch, employee_ids, course_ids)
-
-    def _course_ids_for(self, connection: Connection, rows: list[ReportRow]) -> dict[str, int]:
-        new: dict[str, ReportRow] = {}
-        for row in rows:
-            if row.course_key not in self._course_ids:
-                new.setdefault(row.course_key, row)
-        for key, row in new.items():
-            result = connection.execute(
-                insert(COURSES).values(content_id=row.content_id, name=row.course_name).returning(COURSES.c.id)
-            )
-            self._course_ids[key] = result.scalar_one()
-            self.summary.courses_added += 1
-        return self._course_ids
-
-    def _employee_ids_for(self, connection: Connection, batch: list[tuple[ReportRow, list[str]]]) -> dict[str, int]:
-        """Insert or update each employee of the batch once; rows whose phone clashes are rejected."""
-        wanted: dict[str, EmployeeValues] = {}
-        for row, _ in batch:
-            wanted.setdefault(row.employee.key, row.employee)
-        external_ids = [values.external_id for values in wanted.values() if values.external_id]
-        phones = list({values.phone for values in wanted.values()})
-        existing = (
-            connection.execute(
-                select(EMPLOYEES).where(or_(EMPLOYEES.c.external_id.in_(external_ids), EMPLOYEES.c.phone.in_(phones)))
-            )
-            .mappings()
-            .all()
+    def prepare(self, lines: list[int], rows: list[list[str]]) -> _Block:
+        """Read and check a block against the file so far."""
+        block, rejects = self._reader.read(lines, rows)
+        self.summary.rows_read += len(block) + len(rejects)
+        keys = [f"id:{external_id}" if external_id else f"phone:{phone}"
+                for external_id, phone in zip(block.external_id, block.phone, strict=True)]  # fmt: skip
+        courses = self._courses_of(block)
+        kept = self._first_in_file(block, keys, courses, rejects)
+        if len(kept) < len(block):
+            block = block.keep(kept)
+            keys, courses = [keys[i] for i in kept], [courses[i] for i in kept]
+        self._phones.update(block.phone)
+        # Each distinct employee once, with the values of its first row; rows refer to it by slot.
+        slot_of = {key: slot for slot, key in enumerate(dict.fromkeys(keys))}
+        first_row = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        firsts = [first_row[key] for key in slot_of]
+        columns = (block.name, block.phone, block.email, block.external_id, block.ministry, block.department,
+                   block.organisation, block.designation, block.group, block.district)  # fmt: skip
+        return _Block(
+            rows=block,
+            slots=list(map(slot_of.__getitem__, keys)),
+            employees=list(zip(range(len(firsts)), *([column[i] for i in firsts] for column in columns), strict=True)),
+            courses=cast("list[int]", courses),  # the rows whose course was refused are gone
+            course_changes=self._courses.take_changes(),
+            rejects=rejects,
         )
-        by_external_id = {record["external_id"]: record for record in existing if record["external_id"]}
-        by_phone: dict[str, list] = {}
-        for record in existing:
-            by_phone.setdefault(record["phone"], []).append(record)
 
-        ids: dict[str, int] = {}
-        inserts: list[tuple[str, dict]] = []
-        updates: list[dict] = []
-        clashes: dict[str, str] = {}
-        for key, values in wanted.items():
-            record = by_external_id.get(values.external_id) if values.external_id else None
-            if record is None:
-                same_phone = by_phone.get(values.phone, [])
-                namesakes = [r for r in same_phone if _same_name(r["name"], values.name)]
-                # Without an id, a phone and a name make the person; an unmatched row with an id
-                # may be someone already known by phone only, who now has an id.
-                candidates = [r for r in namesakes if not values.external_id or not r["external_id"]]
-                record = candidates[0] if candidates else None
-                if record is None and not values.external_id and same_phone:
-                    clashes[key] = (
-                        f"Phone_Number {mask_phone(values.phone)} already belongs to another employee "
-                        "with a different name; add External_System_Id to tell them apart"
+    def write(self, prepared: _Block) -> list[Rejected]:
+        """The block into the database in one transaction; all its rejected rows, in line order."""
+        block, slots = prepared.rows, prepared.slots
+        if block:
+            with self.engine.begin() as connection:
+                self.summary.courses_added += save_courses(connection, prepared.course_changes, self._course_ids)
+                enrolments = list(zip(
+                    range(len(block)), slots, map(self._course_ids.__getitem__, prepared.courses), block.status,
+                    block.progress, block.mandatory, block.batch_id, block.batch_end_date, block.enrolled_on,
+                    block.completed_on, block.certificate_generated, block.certificate_id, strict=True,
+                ))  # fmt: skip
+                create_stages(connection)
+                load(connection, EMPLOYEE_STAGE, prepared.employees)
+                load(connection, ENROLMENT_STAGE, enrolments)
+                outcome = upsert_block(connection, allow_rollback=self.allow_rollback, now=utcnow())
+            self._count(outcome)
+            prepared.rejects += [
+                Rejected(block.lines[position], outcome.rejected_slots[slot], block.cells[position])
+                for position, slot in enumerate(slots)
+                if slot in outcome.rejected_slots
+            ]
+            prepared.rejects += [
+                Rejected(block.lines[position], f"the same employee and course as line {block.lines[first]}",
+                         block.cells[position])
+                for position, first in outcome.repeated_rows.items()
+            ]  # fmt: skip
+        return sorted(prepared.rejects, key=lambda reject: reject.line)
+
+    def _courses_of(self, block: RowBlock) -> list[int | str]:
+        """Each row's course in the catalogue, or why its name is not enough."""
+        resolved: dict[tuple[str | None, str], int | str] = {}
+        pairs = list(zip(block.content_id, block.course_name, strict=True))
+        for content_id, name in dict.fromkeys(pairs):
+            try:
+                resolved[content_id, name] = self._courses.resolve(content_id, name)
+            except CourseAmbiguous as error:
+                resolved[content_id, name] = str(error)
+        return list(map(resolved.__getitem__, pairs))
+
+    def _first_in_file(
+        self, block: RowBlock, keys: list[str], courses: list[int | str], rejects: list[Rejected]
+    ) -> list[int]:
+        """Positions of the rows to import; the others rejected: an employee and course once per file,
+        and a phone without External_System_Id under one name."""
+        values = (column for name, column in vars(block).items() if name not in ("lines", "cells"))
+        value_hashes = map(hash, zip(*values, strict=True))
+        kept = []
+        rows = zip(block.lines, keys, courses, value_hashes, block.name, block.phone, strict=True)
+        for position, (line, key, course, values, name, phone) in enumerate(rows):
+            reason = None
+            if isinstance(course, str):
+                reason = course
+            elif key[0] == "p":  # keyed by phone: a second name on it is another person, not a rename
+                first_name, first_line = self._names_by_phone.setdefault(phone, (name.casefold(), line))
+                if first_name != name.casefold():
+                    reason = (
+                        f"Phone_Number {mask_phone(phone)} is used on line {first_line} for an employee with a "
+                        "different name; add External_System_Id to tell them apart"
                     )
+            if reason is None:
+                identity = hash((key, course))
+                first = self._seen.get(identity)
+                if first is None:
+                    self._seen[identity] = line << 32 | (values & 0xFFFFFFFF)
+                    kept.append(position)
                     continue
-            fields = {name: getattr(values, name) for name in EMPLOYEE_FIELDS}
-            if record is None:
-                inserts.append((key, {**fields, "external_id": values.external_id}))
-                continue
-            ids[key] = record["id"]
-            changes = {name: value for name, value in fields.items() if value is not None and record[name] != value}
-            if values.external_id and not record["external_id"]:
-                changes["external_id"] = values.external_id
-            if changes:
-                updates.append(
-                    {
-                        "_id": record["id"],
-                        **{name: record[name] for name in EMPLOYEE_FIELDS},
-                        "external_id": record["external_id"],
-                        **changes,
-                    }
-                )
-        now = utcnow()
-        if inserts:
-            _bulk_insert(
-                connection, EMPLOYEES, [{**fields, "created_at": now, "updated_at": now} for _, fields in inserts]
-            )
-            ids.update(self._new_employee_ids(connection, [fields for _, fields in inserts]))
-            self.summary.employees_added += len(inserts)
-        if updates:
-            columns = {name: bindparam(name) for name in (*EMPLOYEE_FIELDS, "external_id")}
-            connection.execute(
-                update(EMPLOYEES).where(EMPLOYEES.c.id == bindparam("_id")).values(**columns, updated_at=now),
-                updates,
-            )
-            self.summary.employees_updated += len(updates)
-        self._touched_phones.update(values.phone for values in wanted.values())
-        for row, cells in batch:
-            if row.employee.key in clashes:
-                self.reject(row.line, clashes[row.employee.key], cells)
-        return ids
+                same = first & 0xFFFFFFFF == values & 0xFFFFFFFF
+                reason = f"{'a duplicate of' if same else 'the same employee and course as'} line {first >> 32}"
+            rejects.append(Rejected(line, reason, block.cells[position]))
+        return kept
 
-    @staticmethod
-    def _new_employee_ids(connection: Connection, inserted: list[dict]) -> dict[str, int]:
-        """Ids of just-inserted employees, found again by their keys.
-
-        One multi-row INSERT and one SELECT beat INSERT ... RETURNING, which SQLite can only keep
-        in parameter order one row at a time.
-        """
-        external_ids = [fields["external_id"] for fields in inserted if fields["external_id"]]
-        phones = [fields["phone"] for fields in inserted if not fields["external_id"]]
-        found = connection.execute(
-            select(EMPLOYEES.c.id, EMPLOYEES.c.external_id, EMPLOYEES.c.phone, EMPLOYEES.c.name).where(
-                or_(EMPLOYEES.c.external_id.in_(external_ids),
-                    EMPLOYEES.c.external_id.is_(None) & EMPLOYEES.c.phone.in_(phones))
-            )
-        )  # fmt: skip
-        by_id: dict[str, int] = {}
-        for employee_id, external_id, phone, name in found:
-            if external_id:
-                by_id[f"id:{external_id}"] = employee_id
-            else:
-                by_id.setdefault(f"phone:{phone}", employee_id)
-        return by_id
-
-    def _upsert_enrolments(self, connection, batch, employee_ids: dict[str, int], course_ids: dict[str, int]) -> None:
-        ids = sorted(set(employee_ids.values()))
-        existing = {
-            (record["employee_id"], record["course_id"]): record
-            for record in connection.execute(select(ENROLMENTS).where(ENROLMENTS.c.employee_id.in_(ids))).mappings()
-        }
-        now = utcnow()
-        inserts, updates = [], []
-        placed: dict[tuple[int, int], int] = {}
-        for row, cells in batch:
-            employee_id = employee_ids.get(row.employee.key)
-            if employee_id is None:
-                continue  # rejected with its employee
-            pair = (employee_id, course_ids[row.course_key])
-            if pair in placed:
-                self.reject(row.line, f"the same employee and course as line {placed[pair]}", cells)
-                continue
-            placed[pair] = row.line
-            values = {name: getattr(row.enrolment, name) for name in ENROLMENT_FIELDS}
-            record = existing.get(pair)
-            if record is None:
-                inserts.append({**values, "employee_id": pair[0], "course_id": pair[1], "updated_at": now})
-            elif any(record[name] != values[name] for name in ENROLMENT_FIELDS):
-                updates.append({**values, "_id": record["id"]})
-            else:
-                self.summary.unchanged += 1
-        if inserts:
-            _bulk_insert(connection, ENROLMENTS, inserts)
-            self.summary.inserted += len(inserts)
-        if updates:
-            columns = {name: bindparam(name) for name in ENROLMENT_FIELDS}
-            connection.execute(
-                update(ENROLMENTS).where(ENROLMENTS.c.id == bindparam("_id")).values(**columns, updated_at=now),
-                updates,
-            )
-            self.summary.updated += len(updates)
+    def _count(self, outcome: BlockOutcome) -> None:
+        summary = self.summary
+        summary.inserted += outcome.inserted
+        summary.updated += outcome.updated
+        summary.unchanged += outcome.unchanged
+        summary.ignored_older += outcome.older
+        summary.employees_added += outcome.employees_added
+        summary.employees_updated += outcome.employees_updated
 
     def shared_phones(self) -> list[str]:
         """Phones of this report that now belong to more than one employee (masked)."""
-        if not self._touched_phones:
+        if not self._phones:
             return []
         shared = select(EMPLOYEES.c.phone).group_by(EMPLOYEES.c.phone).having(func.count() > 1)
         with self.engine.connect() as connection:
-            phones = [phone for (phone,) in connection.execute(shared) if phone in self._touched_phones]
+            phones = [phone for (phone,) in connection.execute(shared) if phone in self._phones]
         return sorted(mask_phone(phone) for phone in phones)
