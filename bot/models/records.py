@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from bot.models.base import utcnow
@@ -34,6 +34,12 @@ class Employee(SQLModel, table=True):
     preferred_lang: str | None = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# A nodal officer's reports and campaigns select employees by district or department regardless of
+# case (bot.records.completion): these find them without reading everyone.
+for _column in (Employee.district, Employee.department):
+    Index(f"ix_employee_{_column.key}_key", func.lower(_column))
 
 
 class Course(SQLModel, table=True):

@@ -9,7 +9,7 @@ word for word the one-row reader's (the first problem in the row's column order)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, TypeVar
@@ -78,13 +78,23 @@ class RowBlock:
         """Only the rows at these positions, in this order."""
         return RowBlock(**{name: [column[i] for i in kept] for name, column in vars(self).items()})
 
+    def extend(self, other: RowBlock) -> None:
+        """The rows of another block after these."""
+        for name, column in vars(self).items():
+            column.extend(getattr(other, name))
+
+    @classmethod
+    def empty(cls) -> RowBlock:
+        return cls(**{name: [] for name in cls.__dataclass_fields__})
+
 
 class BlockReader:
     """Reads blocks of one report; remembers parsed cells of the repetitive columns across blocks."""
 
     def __init__(self, columns: dict[str, int]):
         self.columns = columns
-        self._memos: dict[str, dict[Hashable, object]] = {}
+        self._memos: dict[str, dict[str, object]] = {}
+        self._invalid: dict[str, set[str]] = {}  # the cells of each memo that failed its check
 
     def read(self, lines: list[int], rows: list[list[str]]) -> tuple[RowBlock, list[Rejected]]:
         """The usable rows of a block and the rejected ones; blank rows are neither."""
@@ -99,18 +109,20 @@ class BlockReader:
             return [cell or None for cell in map(str.strip, cells(column))]
 
         def words(column: str) -> list[str | None]:  # inner spaces collapsed, as names are compared
-            return [" ".join(cell.split()) or None for cell in cells(column)]
+            column_cells = cells(column)
+            collapsed = {cell: " ".join(cell.split()) or None for cell in set(column_cells)}  # names repeat
+            return list(map(collapsed.__getitem__, column_cells))
 
         bad: set[int] = set()
-        parsed = lambda column, parse, memo=None: self._parsed(text(column), parse, bad, memo)  # noqa: E731
+        parsed = lambda column, parse, memo=None: self._parsed(cells(column), parse, bad, memo)  # noqa: E731
         values: dict[str, list[Any]] = {
             "name": words("Full_Name"),
-            "phone": text("Phone_Number"),
+            "phone": parsed("Phone_Number", _phone),
             "course_name": words("Content_Name"),
         }
-        for column in values.values():
-            bad.update(i for i, value in enumerate(column) if value is None)
-        values["phone"] = self._parsed(values["phone"], _phone, bad, None)
+        for column in values.values():  # required: None is a blank cell here
+            if None in column:
+                bad.update(i for i, value in enumerate(column) if value is None)
         status = values["status"] = parsed("Status", _status, "status")
         progress = parsed("Content_Progress_Percentage", _progress, "progress")
         if None in progress:  # blank: 100 when completed, else 0 (as `parse_progress` says)
@@ -138,19 +150,26 @@ class BlockReader:
         return block.keep([i for i in range(count) if i not in bad]), rejected
 
     def _parsed(
-        self, cells: list[str | None], parse: Callable[[str | None], object], bad: set[int], memo: str | None
+        self, cells: Sequence[str], parse: Callable[[str | None], object], bad: set[int], memo: str | None
     ) -> list[Any]:
-        """The column through `parse`, each distinct cell parsed once; rows with an invalid cell go to `bad`."""
+        """The column's cells (trimmed; blank as None) through `parse`, each distinct cell parsed once;
+        rows with an invalid cell go to `bad`."""
         seen = self._memos.setdefault(memo, {}) if memo else {}
-        if len(seen) > MEMO_LIMIT:
-            seen.clear()
-        distinct = set(cells)
-        for cell in distinct - seen.keys():
-            seen[cell] = parse(cell)
-        invalid = {cell for cell in distinct if seen[cell] is INVALID}
-        if invalid:
+        invalid = self._invalid.setdefault(memo, set()) if memo else set()
+        try:  # most chunks repeat cells already seen: one pass in C
+            values = list(map(seen.__getitem__, cells))
+        except KeyError:
+            if len(seen) > MEMO_LIMIT:
+                seen.clear()
+                invalid.clear()
+            for cell in set(cells) - seen.keys():
+                seen[cell] = parse(cell.strip() or None)
+                if seen[cell] is INVALID:
+                    invalid.add(cell)
+            values = list(map(seen.__getitem__, cells))
+        if invalid and not invalid.isdisjoint(cells):
             bad.update(i for i, cell in enumerate(cells) if cell in invalid)
-        return list(map(seen.__getitem__, cells))
+        return values
 
     def _reason(self, line: int, cells: list[str]) -> str | None:
         """Why `parse_row` refuses this row; None for a blank row, which is no row at all."""

@@ -7,8 +7,9 @@ Counted over mandatory enrolments (`Live_CBP_Plan_Mandate` = Yes) only:
 - `overdue`: mandatory enrolments not completed whose batch ended before today (`Batch_End_Date`
   earlier than today's date in the deployment's TIMEZONE; an enrolment without an end date is
   never overdue).
-Groups (and the scope's districts and departments) are compared trimmed and without regard to case;
-employees without a value form a group of their own (`None`).
+Groups (and the scope's districts and departments) are compared without regard to case (the
+importer stores cells trimmed; the scope's names are trimmed here); employees without a value form a
+group of their own (`None`).
 
 A scope is a set of districts and/or departments: an employee is in it when their district is one
 of the districts (if any are given) and their department one of the departments (if any are
@@ -115,7 +116,7 @@ def completion(
 ) -> list[CompletionRow]:
     """One row per group, in the group's alphabetical order (no value last)."""
     key = _normalised(_group_column(by))
-    query = _figures(today, func.min(func.trim(_group_column(by))), by).group_by(key).order_by(key.is_(None), key)
+    query = _figures(today, func.min(_group_column(by)), by).group_by(key).order_by(key.is_(None), key)
     return [CompletionRow(*row) for row in session.execute(_in_scope(query, districts, departments))]
 
 
@@ -200,7 +201,8 @@ def _group_column(by: GroupBy) -> ColumnElement[Any]:
 
 
 def _normalised(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.lower(func.trim(column))
+    # The very expression of the employee indexes on district and department (bot.models.records).
+    return func.lower(column)
 
 
 def _key(value: str) -> str:

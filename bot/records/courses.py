@@ -45,7 +45,7 @@ class CourseCatalogue:
     """The courses of the database and those this import adds; a row's course is an index into it.
 
     Resolving only records the changes; `save_courses` writes them in the transaction of the block
-    that made them (the catalogue runs a block ahead of the database).
+    that made them, so a block that is never written leaves no course behind.
     """
 
     def __init__(self, entries: list[_Entry]):

@@ -8,10 +8,12 @@ without duplicating or undoing anything.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -22,12 +24,15 @@ from sqlalchemy.engine import Engine
 from bot.models import Employee, utcnow
 from bot.phones import mask_phone
 from bot.records.columns import BlockReader, Rejected, RowBlock
-from bot.records.courses import CourseAmbiguous, CourseCatalogue, CourseChange, save_courses
+from bot.records.courses import CourseAmbiguous, CourseCatalogue, save_courses
 from bot.records.report import REQUIRED_COLUMNS, header_map
 from bot.records.staging import EMPLOYEE_STAGE, ENROLMENT_STAGE, create_stages, load
 from bot.records.upsert import BlockOutcome, upsert_block
 
-BATCH_SIZE = 20_000
+BATCH_SIZE = 20_000  # rows per transaction
+# Rows checked at a time: checking goes column by column, and a chunk this small stays in the CPU's
+# cache across its dozen passes (a 20,000-row block would not, and is checked half as fast).
+CHUNK_SIZE = 1000
 EMPLOYEES: Table = Employee.__table__  # type: ignore[attr-defined]
 
 
@@ -75,25 +80,17 @@ def import_report(
                 f"{path}: missing required column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}"
             )
         run = _ImportRun(engine, columns, allow_rollback=allow_rollback)
-        # One writer thread: the database writes a block (mostly outside the GIL) while the next one
-        # is read and checked. Blocks are written one at a time and in order; on an interruption the
-        # executor lets the block being written finish, so only whole blocks are ever written.
-        with _RejectsFile(path, header) as rejects, ThreadPoolExecutor(1, thread_name_prefix="import") as writer:
-            written: Future[list[Rejected]] | None = None
-
-            def finish(written: Future[list[Rejected]]) -> None:
-                rejects.write(written.result())
-                if on_progress:
-                    on_progress(raw.tell(), total_bytes)
-
+        with _RejectsFile(path, header) as rejects, _no_cycle_collection():
             try:
-                for lines, rows in _blocks(reader, batch_size):
-                    block = run.prepare(lines, rows)
-                    if written:
-                        finish(written)
-                    written = writer.submit(run.write, block)
-                if written:
-                    finish(written)
+                batch = _Batch()
+                for lines, rows in _blocks(reader, min(CHUNK_SIZE, batch_size)):
+                    batch.add(run.check(lines, rows))
+                    if len(batch) >= batch_size:
+                        rejects.write(run.write(batch))
+                        batch = _Batch()
+                        if on_progress:
+                            on_progress(raw.tell(), total_bytes)
+                rejects.write(run.write(batch))
             except UnicodeDecodeError as error:
                 raise ReportError(
                     f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8"
@@ -109,6 +106,21 @@ def import_report(
     return summary
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off for the import (the import makes no cycles; reference counting frees
+    its blocks). Each block makes tens of thousands of lists that live for the block, and the collector,
+    counting them, would otherwise walk every object of the process again and again: a quarter of the
+    import's time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
     try:
         return next(reader)
@@ -120,18 +132,24 @@ def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
 
 def _blocks(reader: Any, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
     """Blocks of records, each with the line it starts on (a quoted cell may span lines)."""
-    lines: list[int] = []
-    rows: list[list[str]] = []
-    start = reader.line_num + 1
-    for cells in reader:
-        lines.append(start)
-        rows.append(cells)
-        start = reader.line_num + 1
-        if len(rows) >= size:
-            yield lines, rows
-            lines, rows = [], []
-    if rows:
+    while True:
+        before = reader.line_num
+        rows = list(islice(reader, size))
+        if not rows:
+            return
+        if reader.line_num - before == len(rows):  # a line each, as nearly always
+            yield list(range(before + 1, before + 1 + len(rows))), rows
+            continue
+        lines, line = [], before + 1
+        for cells in rows:
+            lines.append(line)
+            line += 1 + _breaks_within(cells)
         yield lines, rows
+
+
+def _breaks_within(cells: list[str]) -> int:
+    """Line breaks inside a record's quoted cells, counted as the csv reader counts lines."""
+    return sum(cell.count("\n") + cell.count("\r") - cell.count("\r\n") for cell in cells)
 
 
 class _RejectsFile:
@@ -179,22 +197,47 @@ class _RejectsFile:
 
 
 @dataclass
-class _Block:
-    """A checked block, ready for its transaction."""
+class _Checked:
+    """A chunk of rows, read and checked against the file so far."""
 
     rows: RowBlock
-    slots: list[int]  # each row's employee, by its place in `employees`
-    employees: list[tuple[Any, ...]]  # one row of the employee stage per distinct employee
+    keys: list[str]  # each row's employee: "id:<External_System_Id>" or "phone:<E.164>"
     courses: list[int]  # each row's course, as an index into the catalogue
-    course_changes: list[CourseChange]
     rejects: list[Rejected]
+
+
+@dataclass
+class _Batch:
+    """Checked chunks gathered for one transaction."""
+
+    rows: RowBlock = field(default_factory=RowBlock.empty)
+    keys: list[str] = field(default_factory=list)
+    courses: list[int] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def add(self, checked: _Checked) -> None:
+        self.rows.extend(checked.rows)
+        self.keys += checked.keys
+        self.courses += checked.courses
+        self.rejects += checked.rejects
+
+
+def _line_and_values(line: int, values: int) -> int:
+    """What the import remembers of a row: its line, and 32 bits of its values' hash (to tell a
+    duplicate from a conflicting row), in one int: a million rows take ints, not tuples of them."""
+    return line << 32 | (values & 0xFFFFFFFF)
 
 
 class _ImportRun:
     """One import: what was seen in the file so far, the course catalogue, the running counts.
 
-    `prepare` (Python's work on a block) and `write` (the database's) are apart so that the next
-    block can be prepared while the database writes this one.
+    Chunks of rows are checked (all in Python), gathered into a batch, and each batch is written in
+    one transaction. The two stay in one thread: SQLite's executemany takes the GIL back for every
+    row it binds, and beside a busy checking thread it waits for it each time, which costs far more
+    than it overlaps.
     """
 
     def __init__(self, engine: Engine, columns: dict[str, int], *, allow_rollback: bool):
@@ -204,14 +247,12 @@ class _ImportRun:
         self._reader = BlockReader(columns)
         with engine.connect() as connection:
             self._courses, self._course_ids = CourseCatalogue.load(connection)
-        # hash(employee key, course) -> line << 32 | 32 bits of the row's values' hash: a million rows
-        # in ints, not tuples of them.
-        self._seen: dict[int, int] = {}
+        self._seen: dict[int, int] = {}  # hash(employee key, course) -> _line_and_values of its row
         self._names_by_phone: dict[str, tuple[str, int]] = {}  # rows without External_System_Id
         self._phones: set[str] = set()
 
-    def prepare(self, lines: list[int], rows: list[list[str]]) -> _Block:
-        """Read and check a block against the file so far."""
+    def check(self, lines: list[int], rows: list[list[str]]) -> _Checked:
+        """Read and check a chunk against the file so far."""
         block, rejects = self._reader.read(lines, rows)
         self.summary.rows_read += len(block) + len(rejects)
         keys = [f"id:{external_id}" if external_id else f"phone:{phone}"
@@ -222,70 +263,80 @@ class _ImportRun:
             block = block.keep(kept)
             keys, courses = [keys[i] for i in kept], [courses[i] for i in kept]
         self._phones.update(block.phone)
-        # Each distinct employee once, with the values of its first row; rows refer to it by slot.
-        slot_of = {key: slot for slot, key in enumerate(dict.fromkeys(keys))}
-        first_row = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-        firsts = [first_row[key] for key in slot_of]
-        columns = (block.name, block.phone, block.email, block.external_id, block.ministry, block.department,
-                   block.organisation, block.designation, block.group, block.district)  # fmt: skip
-        return _Block(
-            rows=block,
-            slots=list(map(slot_of.__getitem__, keys)),
-            employees=list(zip(range(len(firsts)), *([column[i] for i in firsts] for column in columns), strict=True)),
-            courses=cast("list[int]", courses),  # the rows whose course was refused are gone
-            course_changes=self._courses.take_changes(),
-            rejects=rejects,
-        )
+        return _Checked(block, keys, cast("list[int]", courses), rejects)  # the refused courses are gone
 
-    def write(self, prepared: _Block) -> list[Rejected]:
-        """The block into the database in one transaction; all its rejected rows, in line order."""
-        block, slots = prepared.rows, prepared.slots
+    def write(self, batch: _Batch) -> list[Rejected]:
+        """A batch into the database in one transaction; all its rejected rows, in line order."""
+        block, keys = batch.rows, batch.keys
         if block:
+            # Each distinct employee once, with the values of its first row; rows refer to it by slot.
+            slot_of = {key: slot for slot, key in enumerate(dict.fromkeys(keys))}
+            first_row = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+            firsts = [first_row[key] for key in slot_of]
+            columns = (block.name, block.phone, block.email, block.external_id, block.ministry, block.department,
+                       block.organisation, block.designation, block.group, block.district)  # fmt: skip
+            employees = list(zip(range(len(firsts)), *([column[i] for i in firsts] for column in columns), strict=True))
+            slots = list(map(slot_of.__getitem__, keys))
             with self.engine.begin() as connection:
-                self.summary.courses_added += save_courses(connection, prepared.course_changes, self._course_ids)
+                self.summary.courses_added += save_courses(connection, self._courses.take_changes(), self._course_ids)
                 enrolments = list(zip(
-                    range(len(block)), slots, map(self._course_ids.__getitem__, prepared.courses), block.status,
+                    range(len(block)), slots, map(self._course_ids.__getitem__, batch.courses), block.status,
                     block.progress, block.mandatory, block.batch_id, block.batch_end_date, block.enrolled_on,
                     block.completed_on, block.certificate_generated, block.certificate_id, strict=True,
                 ))  # fmt: skip
                 create_stages(connection)
-                load(connection, EMPLOYEE_STAGE, prepared.employees)
+                load(connection, EMPLOYEE_STAGE, employees)
                 load(connection, ENROLMENT_STAGE, enrolments)
                 outcome = upsert_block(connection, allow_rollback=self.allow_rollback, now=utcnow())
             self._count(outcome)
-            prepared.rejects += [
+            batch.rejects += [
                 Rejected(block.lines[position], outcome.rejected_slots[slot], block.cells[position])
                 for position, slot in enumerate(slots)
                 if slot in outcome.rejected_slots
             ]
-            prepared.rejects += [
+            batch.rejects += [
                 Rejected(block.lines[position], f"the same employee and course as line {block.lines[first]}",
                          block.cells[position])
                 for position, first in outcome.repeated_rows.items()
             ]  # fmt: skip
-        return sorted(prepared.rejects, key=lambda reject: reject.line)
+        return sorted(batch.rejects, key=lambda reject: reject.line)
 
     def _courses_of(self, block: RowBlock) -> list[int | str]:
         """Each row's course in the catalogue, or why its name is not enough."""
-        resolved: dict[tuple[str | None, str], int | str] = {}
-        pairs = list(zip(block.content_id, block.course_name, strict=True))
-        for content_id, name in dict.fromkeys(pairs):
+        # Resolved once per distinct (id, name), in the order first seen; a known id decides alone.
+        by_id: dict[str, int] = {}
+        by_name: dict[str, int | str] = {}
+        for content_id, name in dict.fromkeys(zip(block.content_id, block.course_name, strict=True)):
             try:
-                resolved[content_id, name] = self._courses.resolve(content_id, name)
+                token: int | str = self._courses.resolve(content_id, name)
             except CourseAmbiguous as error:
-                resolved[content_id, name] = str(error)
-        return list(map(resolved.__getitem__, pairs))
+                token = str(error)
+            if content_id:
+                by_id[content_id] = cast(int, token)  # an id is never ambiguous
+            else:
+                by_name[name] = token
+        return [by_id[content_id] if content_id else by_name[name]
+                for content_id, name in zip(block.content_id, block.course_name, strict=True)]  # fmt: skip
 
     def _first_in_file(
         self, block: RowBlock, keys: list[str], courses: list[int | str], rejects: list[Rejected]
     ) -> list[int]:
         """Positions of the rows to import; the others rejected: an employee and course once per file,
         and a phone without External_System_Id under one name."""
-        values = (column for name, column in vars(block).items() if name not in ("lines", "cells"))
-        value_hashes = map(hash, zip(*values, strict=True))
+        value_hashes = list(map(hash, map(tuple, block.cells)))  # a duplicate repeats the line as written
+        identities = list(map(hash, zip(keys, courses, strict=True)))
+        clean = (
+            all(isinstance(course, int) for course in dict.fromkeys(courses))
+            and None not in block.external_id  # no names to hold to their phones
+            and len(set(identities)) == len(identities)
+            and self._seen.keys().isdisjoint(identities)
+        )
+        if clean:  # the usual block: every row new to the file, nothing to reject (one pass in C)
+            self._seen.update(zip(identities, map(_line_and_values, block.lines, value_hashes), strict=True))
+            return list(range(len(block)))
         kept = []
-        rows = zip(block.lines, keys, courses, value_hashes, block.name, block.phone, strict=True)
-        for position, (line, key, course, values, name, phone) in enumerate(rows):
+        rows = zip(block.lines, keys, courses, identities, value_hashes, block.name, block.phone, strict=True)
+        for position, (line, key, course, identity, values, name, phone) in enumerate(rows):
             reason = None
             if isinstance(course, str):
                 reason = course
@@ -297,10 +348,9 @@ class _ImportRun:
                         "different name; add External_System_Id to tell them apart"
                     )
             if reason is None:
-                identity = hash((key, course))
                 first = self._seen.get(identity)
                 if first is None:
-                    self._seen[identity] = line << 32 | (values & 0xFFFFFFFF)
+                    self._seen[identity] = _line_and_values(line, values)
                     kept.append(position)
                     continue
                 same = first & 0xFFFFFFFF == values & 0xFFFFFFFF

@@ -71,6 +71,14 @@ def upsert_block(connection: Connection, *, allow_rollback: bool, now: datetime)
     """Employees and enrolments of the staged block into the tables; what happened to them."""
     outcome = BlockOutcome()
     stamp = bindparam("now", now, type_=ENROLMENTS.c.updated_at.type)
+    if connection.dialect.name == "postgresql":
+        # A block is small beside the tables it meets: walk the staging tables and probe the big
+        # tables' indexes row by row. Left to itself, the planner (with statistics that lag a bulk
+        # load, and none for the staging tables) may scan all of `enrolment` for every block.
+        # (Switched-off methods count as very costly: without `jit = off` that alone would have
+        # every statement compiled first.)
+        settings = ("enable_hashjoin", "enable_mergejoin", "enable_seqscan", "jit")
+        connection.exec_driver_sql("SELECT " + ", ".join(f"set_config('{name}', 'off', true)" for name in settings))
     known = _match_by_external_id(connection)
     # People with an id first, so that a row without one finds them even when both are new: which
     # rows share a block must not change who is who.
@@ -79,14 +87,15 @@ def upsert_block(connection: Connection, *, allow_rollback: bool, now: datetime)
     found_without_id, clashes = _match_by_phone(connection, with_external_id=False)
     outcome.rejected_slots |= clashes
     outcome.employees_added += _insert_new_employees(connection, stamp, with_external_id=False)
-    if _merge_slots_of_one_employee(connection):
-        outcome.repeated_rows = _same_employee_and_course(connection)
-    outcome.employees_updated = _update_employees(connection, stamp)
-    # Employees all added by this block have no enrolments yet: nothing to compare with.
-    if known + found + found_without_id:
+    # Employees all added by this block are as the block says, and have no enrolments yet.
+    any_known = bool(known + found + found_without_id)
+    if any_known:
+        if _merge_slots_of_one_employee(connection):
+            outcome.repeated_rows = _same_employee_and_course(connection)
+        outcome.employees_updated = _update_employees(connection, stamp)
         outcome.unchanged, outcome.older = _compare_enrolments(connection, allow_rollback=allow_rollback)
         outcome.updated = _update_enrolments(connection, stamp, allow_rollback=allow_rollback)
-    outcome.inserted = _insert_enrolments(connection, stamp, any_known=bool(known + found + found_without_id))
+    outcome.inserted = _insert_enrolments(connection, stamp, any_known=any_known)
     return outcome
 
 

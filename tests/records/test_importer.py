@@ -204,3 +204,13 @@ def test_who_is_who_does_not_depend_on_where_blocks_end(db_engine, tmp_path, bat
             ("Asha Devi", "CG-11"),
             ("Ravi Sahu", "CG-12"),
         ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_cell_over_several_lines_keeps_the_line_numbers_right(db_engine, tmp_path, newline):
+    """Rejects name the line a row starts on, after a quoted cell that spans lines."""
+    rows = [row(external_id="E-1"), row(external_id="E-2", course=f"Basics{newline}of{newline}Cyber")]
+    rows += [row(external_id="E-3", phone="12345"), [], row(external_id="E-4", phone="12345")]
+    path = write(tmp_path, rows)
+    assert import_report(db_engine, path, batch_size=2).rejected == 2
+    assert [line for line, _ in rejects(path)] == [6, 8]
