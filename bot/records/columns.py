@@ -106,6 +106,8 @@ class BlockReader:
             return raw[position] if position is not None and position < len(raw) else [""] * count
 
         def text(column: str) -> list[str | None]:
+            if self.columns.get(column, len(raw)) >= len(raw):
+                return [None] * count  # a column the report does not have
             return [cell or None for cell in map(str.strip, cells(column))]
 
         def words(column: str) -> list[str | None]:  # inner spaces collapsed, as names are compared

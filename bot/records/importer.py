@@ -203,6 +203,7 @@ class _Checked:
     rows: RowBlock
     keys: list[str]  # each row's employee: "id:<External_System_Id>" or "phone:<E.164>"
     courses: list[int]  # each row's course, as an index into the catalogue
+    employees: dict[str, tuple[Any, ...]]  # each employee's values, from their first row in the chunk
     rejects: list[Rejected]
 
 
@@ -213,6 +214,7 @@ class _Batch:
     rows: RowBlock = field(default_factory=RowBlock.empty)
     keys: list[str] = field(default_factory=list)
     courses: list[int] = field(default_factory=list)
+    employees: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # from their first row in the batch
     rejects: list[Rejected] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -222,6 +224,8 @@ class _Batch:
         self.rows.extend(checked.rows)
         self.keys += checked.keys
         self.courses += checked.courses
+        for key, values in checked.employees.items():
+            self.employees.setdefault(key, values)
         self.rejects += checked.rejects
 
 
@@ -263,19 +267,23 @@ class _ImportRun:
             block = block.keep(kept)
             keys, courses = [keys[i] for i in kept], [courses[i] for i in kept]
         self._phones.update(block.phone)
-        return _Checked(block, keys, cast("list[int]", courses), rejects)  # the refused courses are gone
+        # Each employee's values from their first row (read here, while the chunk is in the CPU's cache).
+        first_row = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        order = list(dict.fromkeys(keys))
+        firsts = [first_row[key] for key in order]
+        columns = (block.name, block.phone, block.email, block.external_id, block.ministry, block.department,
+                   block.organisation, block.designation, block.group, block.district)  # fmt: skip
+        values = zip(*([column[i] for i in firsts] for column in columns), strict=True)
+        employees = dict(zip(order, values, strict=True))
+        return _Checked(block, keys, cast("list[int]", courses), employees, rejects)  # refused courses are gone
 
     def write(self, batch: _Batch) -> list[Rejected]:
         """A batch into the database in one transaction; all its rejected rows, in line order."""
         block, keys = batch.rows, batch.keys
         if block:
             # Each distinct employee once, with the values of its first row; rows refer to it by slot.
-            slot_of = {key: slot for slot, key in enumerate(dict.fromkeys(keys))}
-            first_row = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-            firsts = [first_row[key] for key in slot_of]
-            columns = (block.name, block.phone, block.email, block.external_id, block.ministry, block.department,
-                       block.organisation, block.designation, block.group, block.district)  # fmt: skip
-            employees = list(zip(range(len(firsts)), *([column[i] for i in firsts] for column in columns), strict=True))
+            slot_of = {key: slot for slot, key in enumerate(batch.employees)}
+            employees = [(slot, *values) for slot, values in enumerate(batch.employees.values())]
             slots = list(map(slot_of.__getitem__, keys))
             with self.engine.begin() as connection:
                 self.summary.courses_added += save_courses(connection, self._courses.take_changes(), self._course_ids)
