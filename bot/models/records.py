@@ -38,8 +38,8 @@ class Employee(SQLModel, table=True):
 
 # A nodal officer's reports and campaigns select employees by district or department regardless of
 # case (bot.records.completion): these find them without reading everyone.
-for _column in (Employee.district, Employee.department):
-    Index(f"ix_employee_{_column.key}_key", func.lower(_column))
+for _name in ("district", "department"):
+    Index(f"ix_employee_{_name}_key", func.lower(Employee.__table__.c[_name]))  # type: ignore[attr-defined]
 
 
 class Course(SQLModel, table=True):
