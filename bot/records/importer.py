@@ -286,13 +286,13 @@ class _ImportRun:
             employees = [(slot, *values) for slot, values in enumerate(batch.employees.values())]
             slots = list(map(slot_of.__getitem__, keys))
             with self.engine.begin() as connection:
+                create_stages(connection)  # first: SQLite takes its settings only outside a transaction
                 self.summary.courses_added += save_courses(connection, self._courses.take_changes(), self._course_ids)
                 enrolments = list(zip(
                     range(len(block)), slots, map(self._course_ids.__getitem__, batch.courses), block.status,
                     block.progress, block.mandatory, block.batch_id, block.batch_end_date, block.enrolled_on,
                     block.completed_on, block.certificate_generated, block.certificate_id, strict=True,
                 ))  # fmt: skip
-                create_stages(connection)
                 load(connection, EMPLOYEE_STAGE, employees)
                 load(connection, ENROLMENT_STAGE, enrolments)
                 outcome = upsert_block(connection, allow_rollback=self.allow_rollback, now=utcnow())

@@ -50,7 +50,7 @@ ENROLMENT_STAGE = Table(
 
 
 def create_stages(connection: Connection) -> None:
-    """Empty staging tables for this transaction."""
+    """Empty staging tables for this transaction (call it first in the transaction)."""
     if connection.dialect.name == "sqlite":
         # For this connection from now on: temporary tables in memory, a page cache that holds the
         # indexes a bulk import walks (the default is 2 MB), and a WAL of up to 64 MB between
