@@ -28,7 +28,9 @@ def start(session: Session, *, staff: Staff, lifetime: timedelta, now: datetime 
     """A new login for this account; the token for the browser's cookie."""
     now = now or utcnow()
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    row = StaffSession(token_hash=token_hash(token), staff_id=saved_id(staff), created_at=now, expires_at=now + lifetime)
+    row = StaffSession(
+        token_hash=token_hash(token), staff_id=saved_id(staff), created_at=now, expires_at=now + lifetime
+    )
     session.add(row)
     return token
 

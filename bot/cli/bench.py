@@ -29,12 +29,32 @@ def bench_import(
     workdir: Annotated[Path, typer.Option(file_okay=False, help="where the report and database go")] = Path(
         "bench-data"
     ),
+    postgres: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL to import into as well (a database of its own: emptied first)")
+    ] = None,
 ) -> None:
-    """Import a generated state-sized report into SQLite: rows/s and peak memory beside the ceiling."""
+    """Import a generated state-sized report: rows/s and peak memory beside the raw ceiling, SQLite and PostgreSQL."""
     from bot.bench.records import bench_import as run
 
     workdir.mkdir(parents=True, exist_ok=True)
-    typer.echo(run(rows=rows, employees=employees, workdir=workdir))
+    typer.echo(run(rows=rows, employees=employees, workdir=workdir, postgres=postgres))
+
+
+@bench_app.command("report")
+def bench_report(
+    database: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="a database from `bench import`")] = Path(
+        "bench-data/bench.db"
+    ),
+    postgres: Annotated[str | None, typer.Option(help="a PostgreSQL database `bench import --postgres` loaded")] = None,
+) -> None:
+    """Completion report query times on a loaded database beside a bare GROUP BY of the same join."""
+    from bot.bench.records import bench_report as run
+
+    startup(log_level="WARNING", brain=False)
+    urls = {"SQLite": f"sqlite:///{database}"}
+    if postgres:
+        urls["PostgreSQL"] = postgres
+    typer.echo(run(database_urls=urls))
 
 
 @bench_app.command("status")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, func
 from sqlmodel import Field
 
 from bot.models.base import TableModel, utcnow
@@ -34,6 +34,12 @@ class Employee(TableModel, table=True):
     preferred_lang: str | None = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# A nodal officer's reports and campaigns select employees by district or department regardless of
+# case (bot.records.completion): these find them without reading everyone.
+for _name in ("district", "department"):
+    Index(f"ix_employee_{_name}_key", func.lower(Employee.__table__.c[_name]))
 
 
 class Course(TableModel, table=True):

@@ -1,47 +1,43 @@
-"""Importing iGOT enrolment reports: upsert in batches, reject bad rows with their line and reason.
+"""Importing iGOT enrolment reports: blocks of rows checked in Python, then upserted set-based in SQL.
 
-Each batch is one transaction, so an interrupted import leaves only whole batches behind, and since
-every row is an upsert, running the same file again finishes the job without duplicating anything.
+Each block is one transaction, so an interrupted import leaves only whole blocks behind; since every
+row is an upsert that never runs an enrolment backwards, running the same file again finishes the job
+without duplicating or undoing anything.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Engine
 
-from bot.models import Course, Employee, Enrolment, utcnow
+from bot.models import Employee, utcnow
 from bot.phones import mask_phone
-from bot.records.report import (
-    REQUIRED_COLUMNS,
-    EmployeeValues,
-    ReportRow,
-    RowError,
-    header_map,
-    parse_row,
-)
+from bot.records.columns import BlockReader, Rejected, RowBlock
+from bot.records.courses import CourseAmbiguous, CourseCatalogue, save_courses
+from bot.records.report import REQUIRED_COLUMNS, header_map
+from bot.records.staging import EMPLOYEE_STAGE, ENROLMENT_STAGE, create_stages, load
+from bot.records.upsert import BlockOutcome, upsert_block
 
-if TYPE_CHECKING:
-    import _csv
-
-BATCH_SIZE = 5000
-EMPLOYEE_FIELDS = tuple(name for name in EmployeeValues._fields if name != "external_id")
-ENROLMENT_FIELDS = (
-    "status", "progress", "mandatory", "batch_id", "batch_end_date", "enrolled_on", "completed_on",
-    "certificate_generated", "certificate_id",
-)  # fmt: skip
-EMPLOYEES, COURSES, ENROLMENTS = Employee.__table__, Course.__table__, Enrolment.__table__
-Batch = list[tuple[ReportRow, list[str]]]  # parsed rows with their cells (for the rejects file)
+BATCH_SIZE = 20_000  # rows per transaction
+# Rows checked at a time: checking goes column by column, and a chunk this small stays in the CPU's
+# cache across its dozen passes (a 20,000-row block would not, and is checked half as fast).
+CHUNK_SIZE = 1000
+EMPLOYEES: Table = Employee.__table__
 
 
 class ReportError(ValueError):
-    """The file as a whole cannot be imported; nothing was written."""
+    """The file as a whole cannot be imported."""
 
 
 @dataclass
@@ -50,19 +46,13 @@ class ImportSummary:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    ignored_older: int = 0  # enrolment rows older than what is stored (see bot.records.upsert)
     rejected: int = 0
     employees_added: int = 0
     employees_updated: int = 0
     courses_added: int = 0
     shared_phones: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
-
-
-@dataclass
-class _Reject:
-    line: int
-    reason: str
-    cells: list[str]
 
 
 def rejects_path_for(path: Path) -> Path:
@@ -74,10 +64,10 @@ def import_report(
     path: Path,
     *,
     batch_size: int = BATCH_SIZE,
+    allow_rollback: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Upsert employees, courses and enrolments from an iGOT enrolment report CSV."""
-    importer = _Importer(engine)
     total_bytes = path.stat().st_size
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -89,28 +79,46 @@ def import_report(
             raise ReportError(
                 f"{path}: missing required column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}"
             )
-        batch: Batch = []
-        try:
-            for line, cells in _records(reader):
-                importer.read(line, cells, columns, batch)
-                if len(batch) >= batch_size:
-                    importer.flush(batch)
-                    batch = []
-                    if on_progress:
-                        on_progress(raw.tell(), total_bytes)
-        except UnicodeDecodeError as error:
-            raise ReportError(
-                f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8"
-            ) from error
-        except csv.Error as error:
-            raise ReportError(f"{path}:{reader.line_num}: not valid CSV ({error})") from error
-        importer.flush(batch)
+        run = _ImportRun(engine, columns, allow_rollback=allow_rollback)
+        with _RejectsFile(path, header) as rejects, _no_cycle_collection():
+            try:
+                batch = _Batch()
+                for lines, rows in _blocks(reader, min(CHUNK_SIZE, batch_size)):
+                    batch.add(run.check(lines, rows))
+                    if len(batch) >= batch_size:
+                        rejects.write(run.write(batch))
+                        batch = _Batch()
+                        if on_progress:
+                            on_progress(raw.tell(), total_bytes)
+                rejects.write(run.write(batch))
+            except UnicodeDecodeError as error:
+                raise ReportError(
+                    f"{path}: not UTF-8 text near byte {error.start} of a block; save it as CSV UTF-8"
+                ) from error
+            except csv.Error as error:
+                raise ReportError(f"{path}:{reader.line_num}: not valid CSV ({error})") from error
         if on_progress:
             on_progress(total_bytes, total_bytes)
-    summary = importer.summary
-    summary.shared_phones = importer.shared_phones()
-    summary.rejects_path = _write_rejects(path, header, importer.rejects)
+    summary = run.summary
+    summary.rejected = rejects.count
+    summary.shared_phones = run.shared_phones()
+    summary.rejects_path = rejects.path
     return summary
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off for the import (the import makes no cycles; reference counting frees
+    its blocks). Each block makes tens of thousands of lists that live for the block, and the collector,
+    counting them, would otherwise walk every object of the process again and again: a quarter of the
+    import's time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
@@ -122,273 +130,256 @@ def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
         raise ReportError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from error
 
 
-def _records(reader: _csv.Reader) -> Iterator[tuple[int, list[str]]]:
-    """Each record with the line it starts on (a quoted cell may span lines)."""
-    start = reader.line_num + 1
-    for cells in reader:
-        if "".join(cells).strip():
-            yield start, cells
-        start = reader.line_num + 1
+def _blocks(reader: Any, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """Blocks of records, each with the line it starts on (a quoted cell may span lines)."""
+    while True:
+        before = reader.line_num
+        rows = list(islice(reader, size))
+        if not rows:
+            return
+        if reader.line_num - before == len(rows):  # a line each, as nearly always
+            yield list(range(before + 1, before + 1 + len(rows))), rows
+            continue
+        lines, line = [], before + 1
+        for cells in rows:
+            lines.append(line)
+            line += 1 + _breaks_within(cells)
+        yield lines, rows
 
 
-def _write_rejects(path: Path, header: list[str], rejects: list[_Reject]) -> Path | None:
-    target = rejects_path_for(path)
-    if not rejects:
-        target.unlink(missing_ok=True)  # an old rejects file would describe a file that is now fine
-        return None
-    with target.open("w", encoding="utf-8-sig", newline="") as stream:  # BOM: opens cleanly in Excel
-        writer = csv.writer(stream)
-        writer.writerow(["line", "reason", *header])
-        for reject in sorted(rejects, key=lambda reject: reject.line):
-            writer.writerow([reject.line, reject.reason, *reject.cells])
-    return target
+def _breaks_within(cells: list[str]) -> int:
+    """Line breaks inside a record's quoted cells, counted as the csv reader counts lines."""
+    return sum(cell.count("\n") + cell.count("\r") - cell.count("\r\n") for cell in cells)
 
 
-def _bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows in one driver-level executemany.
+class _RejectsFile:
+    """FILE.rejects.csv, written block by block (a million bad rows need not fit in memory).
 
-    SQLAlchemy's own executemany spends most of an import building parameters row by row; here
-    each column's bind processor (dates to text on SQLite, and so on) is looked up once instead.
+    It is written beside under a temporary name and takes its place when the import ends, so a
+    stale rejects file never describes a file that is now fine, nor an interrupted run half of one.
     """
-    dialect = connection.dialect
-    columns = list(rows[0])
-    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
-    cells = [
-        [process(row[name]) for row in rows] if process else [row[name] for row in rows]
-        for name, process in zip(columns, processors, strict=True)
-    ]
-    connection.exec_driver_sql(sql, list(zip(*cells, strict=True)))
 
+    def __init__(self, path: Path, header: list[str]):
+        self.target = rejects_path_for(path)
+        self._partial = self.target.with_name(self.target.name + ".partial")
+        self._header = header
+        self._stream: io.TextIOWrapper | None = None
+        self._writer: Any = None
+        self.path: Path | None = None
+        self.count = 0
 
-def _same_name(left: str, right: str) -> bool:
-    return " ".join(left.casefold().split()) == " ".join(right.casefold().split())
+    def __enter__(self) -> _RejectsFile:
+        return self
 
-
-class _Importer:
-    """The state of one import run: what was seen, what was rejected, the running counts."""
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.summary = ImportSummary()
-        self.rejects: list[_Reject] = []
-        self._seen: dict[int, tuple[int, int]] = {}  # hash(employee, course) -> (line, hash(values))
-        self._touched_phones: set[str] = set()
-        self._names_by_phone: dict[str, tuple[str, int]] = {}
-        with engine.connect() as connection:
-            self._course_ids = {
-                (f"id:{content_id}" if content_id else f"name:{name.casefold()}"): course_id
-                for course_id, content_id, name in connection.execute(
-                    select(COURSES.c.id, COURSES.c.content_id, COURSES.c.name)
-                )
-            }
-
-    def read(self, line: int, cells: list[str], columns: dict[str, int], batch: Batch) -> None:
-        self.summary.rows_read += 1
-        try:
-            row = parse_row(line, cells, columns)
-        except RowError as error:
-            self.reject(line, str(error), cells)
+    def write(self, rejects: list[Rejected]) -> None:
+        self.count += len(rejects)
+        if not rejects:
             return
-        if not row.employee.external_id:
-            # Keyed by phone alone: a second name on the same phone is another person, not a rename.
-            name = " ".join(row.employee.name.casefold().split())
-            first_name, first_line = self._names_by_phone.setdefault(row.employee.phone, (name, line))
-            if first_name != name:
-                self.reject(
-                    line,
-                    f"Phone_Number {mask_phone(row.employee.phone)} is used on line {first_line} "
-                    "for an employee with a different name; add External_System_Id to tell them apart",
-                    cells,
-                )
-                return
-        identity = hash((row.employee.key, row.course_key))
-        values = hash((row.employee, row.course_name, row.enrolment))
-        if identity in self._seen:
-            first_line, first_values = self._seen[identity]
-            how = "a duplicate of" if values == first_values else "the same employee and course as"
-            self.reject(line, f"{how} line {first_line}", cells)
-            return
-        self._seen[identity] = (line, values)
-        batch.append((row, cells))
+        if self._writer is None:
+            self._stream = self._partial.open("w", encoding="utf-8-sig", newline="")  # BOM: opens cleanly in Excel
+            self._writer = csv.writer(self._stream)
+            self._writer.writerow(["line", "reason", *self._header])
+        self._writer.writerows([reject.line, reject.reason, *reject.cells] for reject in rejects)
 
-    def reject(self, line: int, reason: str, cells: list[str]) -> None:
-        self.summary.rejected += 1
-        self.rejects.append(_Reject(line, reason, cells))
-
-    def flush(self, batch: Batch) -> None:
-        if not batch:
-            return
-        with self.engine.begin() as connection:
-            course_ids = self._course_ids_for(connection, [row for row, _ in batch])
-            employee_ids = self._employee_ids_for(connection, batch)
-            self._upsert_enrolments(connection, batch, employee_ids, course_ids)
-
-    def _course_ids_for(self, connection: Connection, rows: list[ReportRow]) -> dict[str, int]:
-        new: dict[str, ReportRow] = {}
-        for row in rows:
-            if row.course_key not in self._course_ids:
-                new.setdefault(row.course_key, row)
-        for key, row in new.items():
-            result = connection.execute(
-                insert(COURSES).values(content_id=row.content_id, name=row.course_name).returning(COURSES.c.id)
-            )
-            self._course_ids[key] = result.scalar_one()
-            self.summary.courses_added += 1
-        return self._course_ids
-
-    def _employee_ids_for(self, connection: Connection, batch: Batch) -> dict[str, int]:
-        """Insert or update each employee of the batch once; rows whose phone clashes are rejected."""
-        wanted: dict[str, EmployeeValues] = {}
-        for row, _ in batch:
-            wanted.setdefault(row.employee.key, row.employee)
-        external_ids = [values.external_id for values in wanted.values() if values.external_id]
-        phones = list({values.phone for values in wanted.values()})
-        existing = (
-            connection.execute(
-                select(EMPLOYEES).where(or_(EMPLOYEES.c.external_id.in_(external_ids), EMPLOYEES.c.phone.in_(phones)))
-            )
-            .mappings()
-            .all()
-        )
-        by_external_id = {record["external_id"]: record for record in existing if record["external_id"]}
-        by_phone: dict[str, list[RowMapping]] = {}
-        for known in existing:
-            by_phone.setdefault(known["phone"], []).append(known)
-
-        ids: dict[str, int] = {}
-        inserts: list[tuple[str, dict[str, Any]]] = []
-        updates: list[dict[str, Any]] = []
-        clashes: dict[str, str] = {}
-        for key, values in wanted.items():
-            record = by_external_id.get(values.external_id) if values.external_id else None
-            if record is None:
-                same_phone = by_phone.get(values.phone, [])
-                namesakes = [r for r in same_phone if _same_name(r["name"], values.name)]
-                # Without an id, a phone and a name make the person; an unmatched row with an id
-                # may be someone already known by phone only, who now has an id.
-                candidates = [r for r in namesakes if not values.external_id or not r["external_id"]]
-                record = candidates[0] if candidates else None
-                if record is None and not values.external_id and same_phone:
-                    clashes[key] = (
-                        f"Phone_Number {mask_phone(values.phone)} already belongs to another employee "
-                        "with a different name; add External_System_Id to tell them apart"
-                    )
-                    continue
-            fields = {name: getattr(values, name) for name in EMPLOYEE_FIELDS}
-            if record is None:
-                inserts.append((key, {**fields, "external_id": values.external_id}))
-                continue
-            ids[key] = record["id"]
-            changes = {name: value for name, value in fields.items() if value is not None and record[name] != value}
-            if values.external_id and not record["external_id"]:
-                changes["external_id"] = values.external_id
-            if changes:
-                updates.append(
-                    {
-                        "_id": record["id"],
-                        **{name: record[name] for name in EMPLOYEE_FIELDS},
-                        "external_id": record["external_id"],
-                        **changes,
-                    }
-                )
-        now = utcnow()
-        if inserts:
-            _bulk_insert(
-                connection, EMPLOYEES, [{**fields, "created_at": now, "updated_at": now} for _, fields in inserts]
-            )
-            ids.update(self._new_employee_ids(connection, [fields for _, fields in inserts]))
-            self.summary.employees_added += len(inserts)
-        if updates:
-            columns: dict[str, BindParameter[Any]] = {
-                name: bindparam(name) for name in (*EMPLOYEE_FIELDS, "external_id")
-            }
-            connection.execute(
-                update(EMPLOYEES).where(EMPLOYEES.c.id == bindparam("_id")).values(**columns, updated_at=now),
-                updates,
-            )
-            self.summary.employees_updated += len(updates)
-        self._touched_phones.update(values.phone for values in wanted.values())
-        for row, cells in batch:
-            if row.employee.key in clashes:
-                self.reject(row.line, clashes[row.employee.key], cells)
-        return ids
-
-    @staticmethod
-    def _new_employee_ids(connection: Connection, inserted: list[dict[str, Any]]) -> dict[str, int]:
-        """Ids of just-inserted employees, found again by their keys.
-
-        One multi-row INSERT and one SELECT beat INSERT ... RETURNING, which SQLite can only keep
-        in parameter order one row at a time.
-        """
-        external_ids = [fields["external_id"] for fields in inserted if fields["external_id"]]
-        phones = [fields["phone"] for fields in inserted if not fields["external_id"]]
-        found = connection.execute(
-            select(EMPLOYEES.c.id, EMPLOYEES.c.external_id, EMPLOYEES.c.phone).where(
-                or_(
-                    EMPLOYEES.c.external_id.in_(external_ids),
-                    EMPLOYEES.c.external_id.is_(None) & EMPLOYEES.c.phone.in_(phones),
-                )
-            )
-        )
-        by_id: dict[str, int] = {}
-        for employee_id, external_id, phone in found:
-            if external_id:
-                by_id[f"id:{external_id}"] = employee_id
-            else:
-                by_id.setdefault(f"phone:{phone}", employee_id)
-        return by_id
-
-    def _upsert_enrolments(
-        self, connection: Connection, batch: Batch, employee_ids: dict[str, int], course_ids: dict[str, int]
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        ids = sorted(set(employee_ids.values()))
-        existing = {
-            (record["employee_id"], record["course_id"]): record
-            for record in connection.execute(select(ENROLMENTS).where(ENROLMENTS.c.employee_id.in_(ids))).mappings()
-        }
-        now = utcnow()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        placed: dict[tuple[int, int], int] = {}
-        for row, cells in batch:
-            employee_id = employee_ids.get(row.employee.key)
-            if employee_id is None:
-                continue  # rejected with its employee
-            pair = (employee_id, course_ids[row.course_key])
-            if pair in placed:
-                self.reject(row.line, f"the same employee and course as line {placed[pair]}", cells)
-                continue
-            placed[pair] = row.line
-            values = {name: getattr(row.enrolment, name) for name in ENROLMENT_FIELDS}
-            record = existing.get(pair)
-            if record is None:
-                inserts.append({**values, "employee_id": pair[0], "course_id": pair[1], "updated_at": now})
-            elif any(record[name] != values[name] for name in ENROLMENT_FIELDS):
-                updates.append({**values, "_id": record["id"]})
+        if self._stream:
+            self._stream.close()
+        if kind is not None:
+            self._partial.unlink(missing_ok=True)
+            return
+        if self._stream:
+            self._partial.replace(self.target)
+            self.path = self.target
+        else:
+            self.target.unlink(missing_ok=True)
+
+
+@dataclass
+class _Checked:
+    """A chunk of rows, read and checked against the file so far."""
+
+    rows: RowBlock
+    keys: list[str]  # each row's employee: "id:<External_System_Id>" or "phone:<E.164>"
+    courses: list[int]  # each row's course, as an index into the catalogue
+    employees: dict[str, tuple[Any, ...]]  # each employee's values, from their first row in the chunk
+    rejects: list[Rejected]
+
+
+@dataclass
+class _Batch:
+    """Checked chunks gathered for one transaction."""
+
+    rows: RowBlock = field(default_factory=RowBlock.empty)
+    keys: list[str] = field(default_factory=list)
+    courses: list[int] = field(default_factory=list)
+    employees: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # from their first row in the batch
+    rejects: list[Rejected] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def add(self, checked: _Checked) -> None:
+        self.rows.extend(checked.rows)
+        self.keys += checked.keys
+        self.courses += checked.courses
+        for key, values in checked.employees.items():
+            self.employees.setdefault(key, values)
+        self.rejects += checked.rejects
+
+
+def _line_and_values(line: int, values: int) -> int:
+    """What the import remembers of a row: its line, and 32 bits of its values' hash (to tell a
+    duplicate from a conflicting row), in one int: a million rows take ints, not tuples of them."""
+    return line << 32 | (values & 0xFFFFFFFF)
+
+
+class _ImportRun:
+    """One import: what was seen in the file so far, the course catalogue, the running counts.
+
+    Chunks of rows are checked (all in Python), gathered into a batch, and each batch is written in
+    one transaction. The two stay in one thread: SQLite's executemany takes the GIL back for every
+    row it binds, and beside a busy checking thread it waits for it each time, which costs far more
+    than it overlaps.
+    """
+
+    def __init__(self, engine: Engine, columns: dict[str, int], *, allow_rollback: bool):
+        self.engine = engine
+        self.allow_rollback = allow_rollback
+        self.summary = ImportSummary()
+        self._reader = BlockReader(columns)
+        with engine.connect() as connection:
+            self._courses, self._course_ids = CourseCatalogue.load(connection)
+        self._seen: dict[int, int] = {}  # hash(employee key, course) -> _line_and_values of its row
+        self._names_by_phone: dict[str, tuple[str, int]] = {}  # rows without External_System_Id
+        self._phones: set[str] = set()
+
+    def check(self, lines: list[int], rows: list[list[str]]) -> _Checked:
+        """Read and check a chunk against the file so far."""
+        block, rejects = self._reader.read(lines, rows)
+        self.summary.rows_read += len(block) + len(rejects)
+        keys = [f"id:{external_id}" if external_id else f"phone:{phone}"
+                for external_id, phone in zip(block.external_id, block.phone, strict=True)]  # fmt: skip
+        courses = self._courses_of(block)
+        kept = self._first_in_file(block, keys, courses, rejects)
+        if len(kept) < len(block):
+            block = block.keep(kept)
+            keys, courses = [keys[i] for i in kept], [courses[i] for i in kept]
+        self._phones.update(block.phone)
+        # Each employee's values from their first row (read here, while the chunk is in the CPU's cache).
+        first_row = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        order = list(dict.fromkeys(keys))
+        firsts = [first_row[key] for key in order]
+        columns = (block.name, block.phone, block.email, block.external_id, block.ministry, block.department,
+                   block.organisation, block.designation, block.group, block.district)  # fmt: skip
+        values = zip(*([column[i] for i in firsts] for column in columns), strict=True)
+        employees = dict(zip(order, values, strict=True))
+        return _Checked(block, keys, cast("list[int]", courses), employees, rejects)  # refused courses are gone
+
+    def write(self, batch: _Batch) -> list[Rejected]:
+        """A batch into the database in one transaction; all its rejected rows, in line order."""
+        block, keys = batch.rows, batch.keys
+        if block:
+            # Each distinct employee once, with the values of its first row; rows refer to it by slot.
+            slot_of = {key: slot for slot, key in enumerate(batch.employees)}
+            employees = [(slot, *values) for slot, values in enumerate(batch.employees.values())]
+            slots = list(map(slot_of.__getitem__, keys))
+            with self.engine.begin() as connection:
+                create_stages(connection)  # first: SQLite takes its settings only outside a transaction
+                self.summary.courses_added += save_courses(connection, self._courses.take_changes(), self._course_ids)
+                enrolments = list(zip(
+                    range(len(block)), slots, map(self._course_ids.__getitem__, batch.courses), block.status,
+                    block.progress, block.mandatory, block.batch_id, block.batch_end_date, block.enrolled_on,
+                    block.completed_on, block.certificate_generated, block.certificate_id, strict=True,
+                ))  # fmt: skip
+                load(connection, EMPLOYEE_STAGE, employees)
+                load(connection, ENROLMENT_STAGE, enrolments)
+                outcome = upsert_block(connection, allow_rollback=self.allow_rollback, now=utcnow())
+            self._count(outcome)
+            batch.rejects += [
+                Rejected(block.lines[position], outcome.rejected_slots[slot], block.cells[position])
+                for position, slot in enumerate(slots)
+                if slot in outcome.rejected_slots
+            ]
+            batch.rejects += [
+                Rejected(block.lines[position], f"the same employee and course as line {block.lines[first]}",
+                         block.cells[position])
+                for position, first in outcome.repeated_rows.items()
+            ]  # fmt: skip
+        return sorted(batch.rejects, key=lambda reject: reject.line)
+
+    def _courses_of(self, block: RowBlock) -> list[int | str]:
+        """Each row's course in the catalogue, or why its name is not enough."""
+        # Resolved once per distinct (id, name), in the order first seen; a known id decides alone.
+        by_id: dict[str, int] = {}
+        by_name: dict[str, int | str] = {}
+        for content_id, name in dict.fromkeys(zip(block.content_id, block.course_name, strict=True)):
+            try:
+                token: int | str = self._courses.resolve(content_id, name)
+            except CourseAmbiguous as error:
+                token = str(error)
+            if content_id:
+                by_id[content_id] = cast(int, token)  # an id is never ambiguous
             else:
-                self.summary.unchanged += 1
-        if inserts:
-            _bulk_insert(connection, ENROLMENTS, inserts)
-            self.summary.inserted += len(inserts)
-        if updates:
-            columns: dict[str, BindParameter[Any]] = {name: bindparam(name) for name in ENROLMENT_FIELDS}
-            connection.execute(
-                update(ENROLMENTS).where(ENROLMENTS.c.id == bindparam("_id")).values(**columns, updated_at=now),
-                updates,
-            )
-            self.summary.updated += len(updates)
+                by_name[name] = token
+        return [by_id[content_id] if content_id else by_name[name]
+                for content_id, name in zip(block.content_id, block.course_name, strict=True)]  # fmt: skip
+
+    def _first_in_file(
+        self, block: RowBlock, keys: list[str], courses: list[int | str], rejects: list[Rejected]
+    ) -> list[int]:
+        """Positions of the rows to import; the others rejected: an employee and course once per file,
+        and a phone without External_System_Id under one name."""
+        value_hashes = list(map(hash, map(tuple, block.cells)))  # a duplicate repeats the line as written
+        identities = list(map(hash, zip(keys, courses, strict=True)))
+        clean = (
+            all(isinstance(course, int) for course in dict.fromkeys(courses))
+            and None not in block.external_id  # no names to hold to their phones
+            and len(set(identities)) == len(identities)
+            and self._seen.keys().isdisjoint(identities)
+        )
+        if clean:  # the usual block: every row new to the file, nothing to reject (one pass in C)
+            self._seen.update(zip(identities, map(_line_and_values, block.lines, value_hashes), strict=True))
+            return list(range(len(block)))
+        kept = []
+        rows = zip(block.lines, keys, courses, identities, value_hashes, block.name, block.phone, strict=True)
+        for position, (line, key, course, identity, values, name, phone) in enumerate(rows):
+            reason = None
+            if isinstance(course, str):
+                reason = course
+            elif key[0] == "p":  # keyed by phone: a second name on it is another person, not a rename
+                first_name, first_line = self._names_by_phone.setdefault(phone, (name.casefold(), line))
+                if first_name != name.casefold():
+                    reason = (
+                        f"Phone_Number {mask_phone(phone)} is used on line {first_line} for an employee with a "
+                        "different name; add External_System_Id to tell them apart"
+                    )
+            if reason is None:
+                first = self._seen.get(identity)
+                if first is None:
+                    self._seen[identity] = _line_and_values(line, values)
+                    kept.append(position)
+                    continue
+                same = first & 0xFFFFFFFF == values & 0xFFFFFFFF
+                reason = f"{'a duplicate of' if same else 'the same employee and course as'} line {first >> 32}"
+            rejects.append(Rejected(line, reason, block.cells[position]))
+        return kept
+
+    def _count(self, outcome: BlockOutcome) -> None:
+        summary = self.summary
+        summary.inserted += outcome.inserted
+        summary.updated += outcome.updated
+        summary.unchanged += outcome.unchanged
+        summary.ignored_older += outcome.older
+        summary.employees_added += outcome.employees_added
+        summary.employees_updated += outcome.employees_updated
 
     def shared_phones(self) -> list[str]:
         """Phones of this report that now belong to more than one employee (masked)."""
-        if not self._touched_phones:
+        if not self._phones:
             return []
         shared = select(EMPLOYEES.c.phone).group_by(EMPLOYEES.c.phone).having(func.count() > 1)
         with self.engine.connect() as connection:
-            phones = [phone for (phone,) in connection.execute(shared) if phone in self._touched_phones]
+            phones = [phone for (phone,) in connection.execute(shared) if phone in self._phones]
         return sorted(mask_phone(phone) for phone in phones)

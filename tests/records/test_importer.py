@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from bot.models import Course, Employee, Enrolment
 from bot.records.importer import ReportError, import_report
-
-HEADER = [
-    "Full_Name", "Phone_Number", "Email", "Designation", "Group", "Department", "External_System_Id",
-    "Content_Id", "Content_Name", "Status", "Content_Progress_Percentage", "Completed_On",
-    "Certificate_Generated", "Live_CBP_Plan_Mandate", "Batch_End_Date",
-]  # fmt: skip
-
-
-def row(name="सुनीता साहू", phone="9876500001", course="Basics of Cyber Security", status="In Progress", *,
-        external_id="CG-HLT-1", content_id="do_1", progress="40", completed="", certificate="No",
-        mandatory="Yes", end="30/11/2026", designation="ASHA", email="sunita@cg.gov.in"):  # fmt: skip
-    return [name, phone, email, designation, "Group D", "Health", external_id, content_id, course, status,
-            progress, completed, certificate, mandatory, end]  # fmt: skip
-
-
-def write(tmp_path: Path, rows: list[list[str]], *, header=HEADER, name="report.csv", bom=True) -> Path:
-    path = tmp_path / name
-    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def counts(engine) -> tuple[int, int, int]:
-    with Session(engine) as session:
-        return tuple(
-            session.exec(select(func.count()).select_from(table)).one() for table in (Employee, Course, Enrolment)
-        )
-
-
-def rejects(path: Path) -> list[tuple[int, str]]:
-    with path.with_name(f"{path.stem}.rejects.csv").open(encoding="utf-8-sig") as stream:
-        return [(int(line["line"]), line["reason"]) for line in csv.DictReader(stream)]
+from tests.records.reports import HEADER, counts, rejects, row, write
 
 
 def test_a_clean_report_imports_with_hindi_names_and_bom(db_engine, tmp_path):
@@ -195,10 +159,58 @@ def test_an_interrupted_import_can_simply_run_again(db_engine, tmp_path):
     assert counts(db_engine) == (25, 1, 25)
 
 
-def test_courses_are_keyed_by_content_id_else_name(db_engine, tmp_path):
+def test_an_interrupted_import_leaves_no_half_rejects_file(db_engine, tmp_path):
+    rows = [row(f"Employee {n}", f"98765{n:05d}", external_id=f"E-{n}") for n in range(25)]
+    rows[3][1] = rows[23][1] = "12345"  # a bad phone in the first block and in the last
+    path = write(tmp_path, rows)
+
+    def crash(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_report(db_engine, path, batch_size=10, on_progress=crash)
+    assert not list(tmp_path.glob("report.rejects*"))  # neither a half file nor a misleading one
+    summary = import_report(db_engine, path, batch_size=10)
+    assert summary.rejected == 2 and [line for line, _ in rejects(path)] == [5, 25]
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_cells_with_tabs_backslashes_and_quotes_arrive_as_written(db_engine, tmp_path):
+    """PostgreSQL's COPY has its own escapes; none of them may leak into or out of a cell."""
+    course = {"course": 'Yoga, "Break"', "content_id": "do_\\N"}
+    awkward = row(designation="Clerk\\tGrade\\N", department='Health "A"\tWing', email="", **course)
+    path = write(tmp_path, [awkward, row("Second", "9876500002", external_id="X-2", designation="\\N", **course)])
+    assert import_report(db_engine, path).inserted == 2
+    with Session(db_engine) as session:
+        first, second = session.exec(select(Employee).order_by(Employee.id)).all()
+        assert (first.designation, first.department, first.email) == ("Clerk\\tGrade\\N", 'Health "A"\tWing', None)
+        assert second.designation == "\\N"
+        assert session.exec(select(Course.content_id, Course.name)).one() == ("do_\\N", 'Yoga, "Break"')
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_who_is_who_does_not_depend_on_where_blocks_end(db_engine, tmp_path, batch_size):
+    """A person's row with External_System_Id and their row without it are one employee, first or second."""
     path = write(tmp_path, [
-        row(content_id="", course="Yoga Break"),
-        row("B", "9876500009", external_id="B", content_id="", course="yoga break"),
-        row("C", "9876500008", external_id="C", content_id="do_7", course="Yoga Break"),
+        row("Asha Devi", "9876500011", external_id="", course="POSH Act", content_id="do_2"),
+        row("Asha Devi", "9876500011", external_id="CG-11"),
+        row("Ravi Sahu", "9876500012", external_id="CG-12"),
+        row("Ravi Sahu", "9876500012", external_id="", course="POSH Act", content_id="do_2"),
     ])  # fmt: skip
-    assert import_report(db_engine, path).courses_added == 2
+    summary = import_report(db_engine, path, batch_size=batch_size)
+    assert (summary.employees_added, summary.inserted, summary.rejected) == (2, 4, 0)
+    with Session(db_engine) as session:
+        assert session.exec(select(Employee.name, Employee.external_id).order_by(Employee.name)).all() == [
+            ("Asha Devi", "CG-11"),
+            ("Ravi Sahu", "CG-12"),
+        ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_cell_over_several_lines_keeps_the_line_numbers_right(db_engine, tmp_path, newline):
+    """Rejects name the line a row starts on, after a quoted cell that spans lines."""
+    rows = [row(external_id="E-1"), row(external_id="E-2", course=f"Basics{newline}of{newline}Cyber")]
+    rows += [row(external_id="E-3", phone="12345"), [], row(external_id="E-4", phone="12345")]
+    path = write(tmp_path, rows)
+    assert import_report(db_engine, path, batch_size=2).rejected == 2
+    assert [line for line, _ in rejects(path)] == [6, 8]

@@ -1,0 +1,25 @@
+"""records: employees found by district and department regardless of case
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30 01:00:00
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    for column in ("district", "department"):
+        op.create_index(f"ix_employee_{column}_key", "employee", [sa.text(f"lower({column})")], unique=False)
+
+
+def downgrade() -> None:
+    for column in ("district", "department"):
+        op.drop_index(f"ix_employee_{column}_key", table_name="employee")
