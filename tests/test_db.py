@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +13,9 @@ from bot import db
 from bot.models import Conversation
 
 
+# SQLite cannot reflect an index on an expression (lower(district)); SQLAlchemy says so with a warning
+# and the comparison leaves that index out there. PostgreSQL compares it in full.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning")
 def test_migrations_match_the_models(db_engine):
     with db_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -38,7 +42,7 @@ def test_plain_postgresql_urls_use_psycopg():
     assert db.normalise_url("sqlite:///helpdesk.db") == "sqlite:///helpdesk.db"
 
 
-def test_0006_marks_the_lines_a_ticket_copied_when_it_opened_and_drops_priority(tmp_path):
+def test_0004_marks_the_lines_a_ticket_copied_when_it_opened_and_drops_priority(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
     command.upgrade(db.alembic_config(url), "0003")
     engine = db.create_db_engine(url)
