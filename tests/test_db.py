@@ -16,6 +16,7 @@ from bot.models import Conversation
 # SQLite cannot reflect an index on an expression (lower(district)); SQLAlchemy says so with a warning
 # and the comparison leaves that index out there. PostgreSQL compares it in full.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index:UserWarning")
 def test_migrations_match_the_models(db_engine):
     with db_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
