@@ -17,3 +17,13 @@ HANDLE_SECONDS = Histogram(
     ["channel"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+OUTBOX_FAILED = Counter(
+    "helpdesk_outbox_failed",
+    "Outgoing messages that failed for good (the reason is stored with the message)",
+    ["channel", "kind"],
+)
+REMINDERS_SKIPPED = Counter(
+    "helpdesk_reminders_skipped",
+    "Reminders not sent: opted_out, no_channel (no reachable channel), shared_phone, nothing_pending",
+    ["reason"],
+)

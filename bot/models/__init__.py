@@ -2,8 +2,9 @@
 
 from bot.models.base import utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
+from bot.models.people import Person
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
-from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
+from bot.models.reminders import Reminder, ReminderStatus, SendRate
 from bot.models.tickets import ACTIVE_STATUSES, Staff, Ticket, TicketEvent, TicketMessage, TicketStatus
 
 __all__ = [
@@ -15,9 +16,10 @@ __all__ = [
     "EnrolmentStatus",
     "InboundReceipt",
     "OutboxMessage",
+    "Person",
     "Reminder",
-    "ReminderRate",
     "ReminderStatus",
+    "SendRate",
     "Staff",
     "Ticket",
     "TicketEvent",

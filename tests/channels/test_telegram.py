@@ -15,25 +15,29 @@ from starlette.routing import Route
 from telegram.error import RetryAfter
 
 from bot.channels.telegram import (
-    CALLBACK_DATA_LIMIT,
     MAX_UPDATE_BYTES,
     SECRET_HEADER,
     WEBHOOK_PATH,
+    run_polling,
+    set_webhook,
+    telegram_webhook,
+)
+from bot.delivery.worker import Sender
+from bot.messages import Option, Reply
+from bot.models import Conversation, Employee, InboundReceipt, OutboxMessage, Ticket, TicketMessage, utcnow
+from bot.providers.telegram import (
+    CALLBACK_DATA_LIMIT,
     HelpdeskRateLimiter,
     TelegramSetupError,
     api_urls,
     callback_data,
     retry_after_seconds,
-    run_polling,
-    set_webhook,
-    telegram_webhook,
+    send_reply,
 )
-from bot.messages import Option, Reply
-from bot.models import Conversation, Employee, InboundReceipt, OutboxMessage, Ticket, TicketMessage
 from bot.tickets import service
 from bot.tickets.staff import add_staff, staff_by_name
 from tests.channels import updates as u
-from tests.channels.conftest import PUBLIC_URL, SECRET, STAFF_CHAT
+from tests.channels.conftest import PUBLIC_URL, SECRET, STAFF_CHAT, deliver
 from tests.channels.fake_bot_api import BOT_ID
 
 SUNITA = "+919876500001"
@@ -57,7 +61,7 @@ def staff_reply(db_engine, text: str, ref: str = "HD-000001") -> None:
         session.commit()
 
 
-def outbox(db_engine) -> list[OutboxMessage]:
+def messages(db_engine) -> list[OutboxMessage]:
     with Session(db_engine) as session:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
@@ -97,7 +101,7 @@ def test_start_greets_with_the_menu(drive, bot_api):
 
 def test_a_long_reply_is_split_under_telegrams_limit_with_buttons_on_the_last_part(drive, bot_api):
     long = Reply("\n".join(f"line {number}: " + "शब्द " * 40 for number in range(60)), (Option("yes", "Yes"),))
-    drive(lambda channel: channel.send_reply(u.USER, long))
+    drive(lambda channel: send_reply(channel.bot, u.USER, long))
     parts = bot_api.sent(chat_id=u.USER)
     assert len(parts) > 1
     assert all(len(part.text) <= 4096 for part in parts)
@@ -163,7 +167,7 @@ def test_a_voice_note_or_sticker_without_a_ticket_gets_a_polite_answer(drive, bo
 def test_a_repeated_update_is_handled_once(drive, bot_api, db_engine):
     update = u.text("I want to talk to a person")
     drive(lambda channel: say(channel, update, update, json.loads(json.dumps(update))))
-    assert len(bot_api.sent(chat_id=u.USER)) == 1
+    assert len(bot_api.sent(chat_id=u.USER)) == 1  # its reply went out: the stored copy is forgotten
     with Session(db_engine) as session:
         assert len(session.exec(select(Ticket)).all()) == 1
         assert session.exec(select(InboundReceipt.external_id)).all() == [f"{BOT_ID}:{update['update_id']}"]
@@ -179,12 +183,12 @@ def test_a_reply_that_could_not_be_sent_goes_out_through_the_outbox(drive, bot_a
         bot_api.fail("sendMessage", 502, "Bad Gateway")
         await say(channel, u.text("I want to talk to a person"))
         assert len(bot_api.sent(chat_id=u.USER)) == 1  # the failed attempt
-        return await channel.deliver_outbox()
+        return await deliver(channel)
 
     assert drive(scenario) == 1
     delivered = bot_api.sent(chat_id=u.USER)[-1]
     assert "HD-000001" in delivered.text
-    assert [message.kind for message in outbox(db_engine)] == ["bot_reply"]
+    assert [message.kind for message in messages(db_engine)] == ["bot_reply"]
 
 
 def test_every_option_key_fits_in_a_button(brain, engine):
@@ -210,12 +214,13 @@ def test_an_overlong_key_is_answered_as_its_number(drive, bot_api):
 def test_a_staff_reply_is_delivered_to_the_user_and_marked_delivered(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert drive(deliver) == 1
     message = bot_api.sent(chat_id=u.USER)[-1]
     assert message.text.startswith("Helpdesk reply to HD-000001:\nYour certificate is generated now.")
-    [queued] = outbox(db_engine)
-    assert queued.delivered_at is not None and queued.provider_message_id == str(bot_api.next_message_id)
-    assert drive(lambda channel: channel.deliver_outbox()) == 0  # once
+    [queued] = messages(db_engine)
+    assert (queued.state, queued.provider_message_id) == ("sent", str(bot_api.next_message_id))
+    assert queued.sent_at is not None and queued.lease_owner is None
+    assert drive(deliver) == 0  # once
 
 
 def test_a_long_queued_message_is_split(drive, bot_api, db_engine):
@@ -226,14 +231,14 @@ def test_a_long_queued_message_is_split(drive, bot_api, db_engine):
             OutboxMessage(conversation_id=conversation.id, kind="bot_reply", text="Please check these steps. " * 400)
         )
         session.commit()
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert drive(deliver) == 1
     parts = bot_api.sent(chat_id=u.USER)[1:]
     assert len(parts) == 3 and all(0 < len(part.text) <= 4096 for part in parts)
     assert " ".join(part.text for part in parts).count("Please check these steps.") == 400  # cut at spaces
 
 
 @pytest.mark.parametrize("timedeltas", [False, True], ids=["int", "timedelta"])
-def test_flood_control_is_retried_not_failed(drive, bot_api, db_engine, monkeypatch, timedeltas):
+def test_flood_control_is_retried_not_failed(drive, bot_api, db_engine, outbox, monkeypatch, timedeltas):
     if timedeltas:
         monkeypatch.setenv("PTB_TIMEDELTA", "true")  # PTB's coming behaviour: retry_after is a timedelta
     open_ticket_by_telegram(drive)
@@ -241,21 +246,26 @@ def test_flood_control_is_retried_not_failed(drive, bot_api, db_engine, monkeypa
 
     async def scenario(channel):
         bot_api.fail("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
-        delivered = await channel.deliver_outbox()
-        return delivered, channel._pause
+        sender = Sender(channel.outbox, channel.provider)
+        _, recorded = await sender.round()
+        return len(recorded.sent), sender.paused_for
 
     assert drive(scenario, max_retries=0) == (0, 7.0)
-    [queued] = outbox(db_engine)
-    assert queued.failed_at is None and queued.delivered_at is None and queued.claimed_at is None
+    [queued] = messages(db_engine)
+    assert (queued.state, queued.failed_at, queued.sent_at, queued.lease_owner) == ("queued", None, None, None)
     assert "retry after 7 s" in queued.last_error
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert queued.next_attempt_at >= utcnow() + timedelta(seconds=6)  # the wait Telegram asked for
+    assert drive(deliver) == 0  # not before it is over
+    later = utcnow() + timedelta(seconds=8)
+    outbox.clock = lambda: later
+    assert drive(deliver) == 1
 
 
 def test_the_rate_limiter_waits_out_a_short_flood_wait_itself(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
     bot_api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
-    assert drive(lambda channel: channel.deliver_outbox()) == 1  # AIORateLimiter retried after 1 s
+    assert drive(deliver) == 1  # AIORateLimiter retried after 1 s
     assert len(bot_api.sent(chat_id=u.USER)) == 3  # the answer, the 429, the retry
 
 
@@ -266,20 +276,20 @@ def test_a_user_who_cannot_be_reached_fails_permanently(drive, bot_api, db_engin
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
     getattr(bot_api, trouble).add(u.USER)
-    assert drive(lambda channel: channel.deliver_outbox()) == 0
-    [queued] = outbox(db_engine)
-    assert queued.failed_at is not None and queued.delivered_at is None
+    assert drive(deliver) == 0
+    [queued] = messages(db_engine)
+    assert (queued.state, queued.sent_at, queued.attempts) == ("failed", None, 1) and queued.failed_at is not None
     assert queued.last_error.startswith("forbidden" if trouble == "blocked" else "bad request")
-    assert drive(lambda channel: channel.deliver_outbox()) == 0  # never tried again
+    assert drive(deliver) == 0  # never tried again
 
 
 def test_a_network_error_is_retried_next_round(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
     bot_api.fail("sendMessage", 502, "Bad Gateway")
-    assert drive(lambda channel: channel.deliver_outbox()) == 0
-    assert outbox(db_engine)[0].failed_at is None
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert drive(deliver) == 0
+    assert (messages(db_engine)[0].state, messages(db_engine)[0].failed_at) == ("queued", None)
+    assert drive(deliver) == 1
 
 
 def test_private_chats_are_paced_per_chat_and_groups_by_ptbs_group_limit():
@@ -310,7 +320,7 @@ def test_the_outbox_loop_runs_until_cancelled(drive, bot_api, db_engine):
     staff_reply(db_engine, "Your certificate is generated now.")
 
     async def scenario(channel):
-        loop = asyncio.create_task(channel.run_outbox_loop(interval=0.05))
+        loop = asyncio.create_task(channel.run(interval=0.05))
         await eventually(lambda: len(bot_api.sent(chat_id=STAFF_CHAT)) == 1 and len(bot_api.sent(chat_id=u.USER)) == 2)
         loop.cancel()
         done, _ = await asyncio.wait({loop}, timeout=10)
@@ -398,12 +408,12 @@ def test_set_webhook_refuses_an_unusable_configuration(bot_api, tg_settings, cha
     assert bot_api.requests("setWebhook") == []
 
 
-def test_polling_feeds_the_same_handlers_and_acknowledges_updates(bot_api, engine, tg_settings):
+def test_polling_feeds_the_same_handlers_and_acknowledges_updates(bot_api, engine, tg_settings, outbox):
     first = u.text("otp nahi aa raha")
     bot_api.updates.extend([first, first])  # Telegram may serve an update again
 
     async def main():
-        polling = asyncio.create_task(run_polling(tg_settings, engine, interval=0.05, poll_timeout=1))
+        polling = asyncio.create_task(run_polling(tg_settings, engine, outbox, interval=0.05, poll_timeout=1))
         await eventually(lambda: len(bot_api.sent(chat_id=u.USER)) == 1)
         await eventually(
             lambda: any(

@@ -258,7 +258,7 @@ def test_console_responses_carry_the_security_headers(app, client):
 
 def test_health_check_asks_the_database(client, settings, tmp_path: Path):
     response = client.get("/healthz")
-    assert (response.status_code, response.text) == (200, "ok")
+    assert (response.status_code, response.json()) == (200, {"database": "ok"})
     unreachable = create_db_engine(f"sqlite:///{tmp_path}/no/such/folder/helpdesk.db")
     response = TestClient(create_app(settings=settings, db=unreachable)).get("/healthz")
     assert response.status_code == 503
