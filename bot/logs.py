@@ -64,8 +64,9 @@ def masked_traceback(error: BaseException) -> str:
             current = None
     lines: list[str] = []
     for exception, leads_on in reversed(chain):
-        if exception.__traceback__ is not None:
-            lines += ["Traceback (most recent call last):\n", *traceback.format_tb(exception.__traceback__)]
+        if exception.__traceback__ is not None:  # code, files and lines; a phone in them is masked all the same
+            frames = traceback.format_tb(exception.__traceback__)
+            lines += ["Traceback (most recent call last):\n", *(mask_pii(frame) for frame in frames)]
         kind = type(exception)
         name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
         message = mask_exception_message(str(exception))

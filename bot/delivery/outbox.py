@@ -131,8 +131,8 @@ class Outbox:
         if kinds is not None:
             candidates = candidates.where(MSG.kind.in_(list(kinds)))
         if self._postgres:
-            # A user's messages are claimed together or not at all: their conversation row is locked by
-            # one claimer, and skipped by the others (and while the engine is in the middle of a turn).
+            # A user's messages go to one claimer: their conversation row is locked by it and skipped by
+            # the others (and while the engine is in the middle of a turn for that user).
             users = (
                 select(CONV.id)
                 .where(CONV.id.in_(candidates.with_only_columns(MSG.conversation_id).order_by(MSG.id).limit(limit)))
@@ -140,7 +140,7 @@ class Outbox:
             )
             candidates = candidates.where(MSG.conversation_id.in_(users))
         with write_scope(self.db) as session:
-            ids = self._lease(session, candidates.order_by(MSG.id).limit(limit), now)
+            ids = self._lease(session, self._locked(candidates.order_by(MSG.id).limit(limit)), now)
             return self._prepared(session, ids, now, cancellable=set(ids))
 
     def take_for(self, channel: str, user_keys: Iterable[str]) -> list[Outgoing]:
