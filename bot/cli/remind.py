@@ -65,6 +65,7 @@ def remind_send(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 async def _send(quiet: bool) -> dict[str, Any]:
     """Queue the due reminders into the outbox and send them through every provider reachable now."""
     from bot import db
+    from bot.delivery.outbox import outbox_for
     from bot.providers import network_channels, open_providers
     from bot.reminders import DEFAULT_RATE_LIMITS, send_now
 
@@ -72,6 +73,7 @@ async def _send(quiet: bool) -> dict[str, Any]:
     async with open_providers(settings) as providers:
         summary = await send_now(
             db.get_engine(),
+            outbox=outbox_for(settings, db.get_engine(), brain.texts),
             campaigns=_campaigns(settings),
             providers=providers,
             channels=network_channels(settings),

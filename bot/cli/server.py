@@ -87,7 +87,7 @@ def telegram_main(
 
     from bot import db
     from bot.channels.telegram import run_polling
-    from bot.delivery.outbox import Outbox
+    from bot.delivery.outbox import outbox_for
     from bot.dialogue import Engine
 
     settings, brain = startup(migrate=True)
@@ -95,7 +95,7 @@ def telegram_main(
         typer.echo("error: set TELEGRAM_BOT_TOKEN first", err=True)
         raise typer.Exit(2)
     engine = Engine(brain=brain, db=db.get_engine(), settings=settings)
-    outbox = Outbox(engine.db, brain.texts, default_language=settings.default_language)
+    outbox = outbox_for(settings, engine.db, brain.texts)
     try:
         asyncio.run(run_polling(settings, engine, outbox))
     except InvalidToken as error:

@@ -28,6 +28,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from bot import metrics, preferences
+from bot.config import Settings
 from bot.db import session_scope, write_scope
 from bot.delivery.items import Failed, Held, NotTried, Outcome, Outgoing, Sent
 from bot.delivery.lease import Owner, this_process
@@ -501,6 +502,15 @@ class Outbox:
                         options=[{"key": option.key, "label": option.label} for option in reply.options],
                     )
                 )  # fmt: skip
+
+
+def outbox_for(settings: Settings, db: Engine, texts: Texts) -> Outbox:
+    """The process's outbox with the deployment's retry settings."""
+    retry = RetryPolicy(
+        cap=timedelta(seconds=settings.delivery_retry_max_seconds),
+        horizon=timedelta(hours=settings.delivery_retry_hours),
+    )
+    return Outbox(db, texts, default_language=settings.default_language, retry=retry)
 
 
 def _due(now: datetime) -> Any:

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.channels import telegram, whatsapp
 from bot.config import Settings
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import Outbox, outbox_for
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.worker import Sender
 from bot.dialogue import Engine as DialogueEngine
@@ -45,9 +45,7 @@ def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None 
     app.state.settings = settings
     app.state.db = db
     app.state.engine = engine
-    app.state.outbox = (
-        Outbox(db, engine.brain.texts, default_language=settings.default_language) if engine is not None else None
-    )
+    app.state.outbox = outbox_for(settings, db, engine.brain.texts) if engine is not None else None
     app.state.whatsapp_turns = whatsapp.turn_queue(engine, app.state.outbox) if engine is not None else None
     app.state.telegram = None
     app.state.health = {}

@@ -136,6 +136,10 @@ class FakeBotApi:
         assert self.server is not None
         self.server.start()
 
+    @property
+    def serving(self) -> bool:
+        return self.server is not None and self.server.thread.is_alive()
+
     def requests(self, method: str | None = None, *, chat_id: int | None = None) -> list[Call]:
         with self.lock:
             return [

@@ -18,6 +18,7 @@ from bot.channels.telegram import (
     MAX_UPDATE_BYTES,
     SECRET_HEADER,
     WEBHOOK_PATH,
+    TelegramChannel,
     run_polling,
     set_webhook,
     telegram_webhook,
@@ -436,3 +437,61 @@ def test_the_api_base_url_gives_the_file_url():
         "https://api.telegram.org/bot",
         "https://api.telegram.org/file/bot",
     )
+
+
+def test_unreachable_at_start_the_channel_retries_and_its_webhook_says_503_meanwhile(
+    bot_api, engine, tg_settings, outbox
+):
+
+    update = u.text("otp nahi aa raha")
+    headers = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+
+    async def main():
+        channel = TelegramChannel(tg_settings, engine, outbox)
+        app = Starlette(routes=[Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])])
+        app.state.settings, app.state.telegram = tg_settings, channel
+        running = asyncio.create_task(channel.run(interval=0.05))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            await eventually(lambda: bool(bot_api.requests("getMe")) or channel.health.state == "degraded")
+            await asyncio.sleep(0.3)  # a failed getMe or two
+            starting = await client.post(WEBHOOK_PATH, content=json.dumps(update), headers=headers)
+            health = channel.health.state
+            bot_api.up()
+            await eventually(lambda: channel.ready, timeout=15)
+            ready = await client.post(WEBHOOK_PATH, content=json.dumps(update), headers=headers)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        return (
+            starting.status_code,
+            starting.headers.get("retry-after"),
+            health,
+            ready.status_code,
+            channel.health.state,
+        )
+
+    bot_api.down()
+    try:
+        assert asyncio.run(main()) == (503, "5", "degraded", 200, "ok")
+    finally:
+        if not bot_api.serving:
+            bot_api.up()
+    assert len(bot_api.sent(chat_id=u.USER)) == 1  # Telegram's retry of the update was answered once
+
+
+def test_a_deeply_nested_body_is_a_bad_request_and_a_lone_surrogate_is_answered(drive, bot_api, tg_settings):
+    good = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+    nested = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # 200 KB
+    surrogate = json.dumps(u.text("otp nahi aa raha")).replace("otp", "otp \\ud800")  # JSON may carry one
+
+    async def scenario(channel):
+        app = Starlette(routes=[Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])])
+        app.state.settings, app.state.telegram = tg_settings, channel
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            deep = await client.post(WEBHOOK_PATH, content=nested, headers=good)
+            odd = await client.post(WEBHOOK_PATH, content=surrogate.encode(), headers=good)
+        return deep.status_code, odd.status_code
+
+    assert len(nested) > 200_000 and drive(scenario) == (400, 200)
+    [answer] = bot_api.sent(chat_id=u.USER)
+    assert "ओटीपी नहीं आ रहा" in answer.text  # understood, not the apology
