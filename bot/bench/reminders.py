@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.bench.providers import NullProvider
-from bot.config import PROJECT_ROOT
+from bot.config import get_settings
 from bot.db import create_db_engine, upgrade
 from bot.i18n import Texts
 from bot.reminders import load_campaigns, plan, send
@@ -89,7 +89,8 @@ def bench_plan(*, employees: int = 400_000, enrolments: int = 1_000_000, workdir
 def _send(db, provider: NullProvider, *, rate: float | None, now) -> SendSummary:
     """Queue and send every due reminder through the outbox to a provider that sends nothing."""
     return send(
-        db, campaigns=load_campaigns(), providers={"whatsapp": provider}, texts=Texts(PROJECT_ROOT / "locales"),
+        db, campaigns=load_campaigns(), providers={"whatsapp": provider},
+        texts=Texts(get_settings().content_dir / "locales"),
         now=now, send_window="00:00-24:00", rate_limits={"whatsapp": rate}, progress=False,
     )  # fmt: skip
 
