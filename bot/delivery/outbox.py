@@ -453,9 +453,10 @@ class Outbox:
 
     # Restart hygiene ----------------------------------------------------------------------------
 
-    def recover(self) -> Recovery:
+    def recover(self, *, starting: bool = False) -> Recovery:
         """Messages other senders left `sending`: a provably dead holder's are claimable at once, the
-        others when their lease ends. Both are logged, so a restarted sender says what it found."""
+        others when their lease ends. A sender `starting` says what it found (a restart after a crash
+        finds its old leases); later calls speak only of dead holders, live ones are normal."""
         now = self.clock()
         with write_scope(self.db) as session:
             connection = session.connection()
@@ -479,9 +480,9 @@ class Outbox:
                     waiting[holder] = (count, until)
         for holder, count in taken.items():
             logger.warning("%d outbox messages were being sent by %s, which died: sent again now", count, holder)
-        for holder, (count, until) in waiting.items():
-            logger.warning("%d outbox messages are being sent by %s; taken over at %s if it never finishes",
-                           count, holder, until.isoformat(timespec="seconds"))  # fmt: skip
+        for holder, (count, until) in waiting.items() if starting else ():
+            logger.info("%d outbox messages are being sent by %s; taken over at %s if it never finishes",
+                        count, holder, until.isoformat(timespec="seconds"))  # fmt: skip
         return Recovery(taken_over=taken, waiting=waiting)
 
     # Queueing -----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ _TAKE = text(
 
 
 class RateLimiter:
-    """`acquire(channel, n)` blocks until `n` sends on that channel are allowed; no rate: no limit."""
+    """`wait(channel, n)` returns when `n` sends on that channel are allowed; no rate: no limit."""
 
     def __init__(
         self,
@@ -38,12 +38,10 @@ class RateLimiter:
         rates: dict[str, float | None],
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         self.db = db
         self.rates = {channel: rate for channel, rate in rates.items() if rate}
         self.clock = clock
-        self.sleep = sleep
         self._ready: set[str] = set()
 
     def block(self, channel: str) -> int | None:
@@ -77,12 +75,8 @@ class RateLimiter:
         available = min(params["cap"], tokens + rate * max(params["now"] - stamp, 0.0))
         return max((n - available) / rate, 0.001)
 
-    def acquire(self, channel: str, n: int = 1) -> None:
-        while (wait := self.try_acquire(channel, n)) > 0:
-            self.sleep(wait)
-
     async def wait(self, channel: str, n: int = 1) -> None:
-        """`acquire` for a sender on an event loop: the database in a thread, the waits as sleeps."""
+        """Take `n` tokens, waiting as long as the bucket says (the database in a thread, the waits as sleeps)."""
         if self.rates.get(channel) is None:
             return
         while (pause := await asyncio.to_thread(self.try_acquire, channel, n)) > 0:

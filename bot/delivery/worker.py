@@ -10,6 +10,7 @@ process sending on that database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -94,7 +95,7 @@ class Sender:
 
     async def drain(self, kinds: Sequence[str] | None = None) -> Recorded:
         """Rounds until nothing is due (a command-line run); everything recorded, merged."""
-        await asyncio.to_thread(self.outbox.recover)
+        await asyncio.to_thread(functools.partial(self.outbox.recover, starting=True))
         total = Recorded()
         while True:
             claimed, recorded = await self.round(kinds)
@@ -107,12 +108,12 @@ class Sender:
     async def run(self, *, interval: float = 2.0) -> None:
         """Until cancelled: a round every `interval` seconds, at once again while there is a backlog."""
         loop = asyncio.get_running_loop()
-        recovered_at = -1e9
+        recovered_at = None
         while True:
             busy = False
             try:
-                if loop.time() - recovered_at >= RECOVER_EVERY.total_seconds():
-                    await asyncio.to_thread(self.outbox.recover)
+                if recovered_at is None or loop.time() - recovered_at >= RECOVER_EVERY.total_seconds():
+                    await asyncio.to_thread(functools.partial(self.outbox.recover, starting=recovered_at is None))
                     await asyncio.to_thread(self.outbox.expire_held, self.channel)
                     recovered_at = loop.time()
                 claimed, _ = await self.round()

@@ -57,6 +57,8 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_message_state", "state", "next_attempt_at"),
+        # "An earlier unfinished message to the same user?" is asked for every message claimed.
+        Index("ix_outbox_message_chat_state", "conversation_id", "state"),
         # A ticket is posted to the staff group once, whichever worker enqueues the post.
         Index(
             "ix_outbox_message_staff_post",

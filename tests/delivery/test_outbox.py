@@ -144,8 +144,8 @@ def test_a_restarted_sender_takes_over_a_dead_senders_messages_at_once_and_waits
     Outbox(engine.db, engine.brain.texts, owner=alive, clock=lambda: NOW).claim("telegram", limit=1)
     restarted = outbox(engine)
     assert restarted.claim("telegram") == []  # both leased, neither lease over
-    caplog.set_level("WARNING")
-    recovery = restarted.recover()
+    caplog.set_level("INFO")
+    recovery = restarted.recover(starting=True)
     assert recovery.taken_over == {str(gone): 1} and list(recovery.waiting) == [str(alive)]
     assert "which died: sent again now" in caplog.text and "taken over at" in caplog.text
     assert [item.reply.text for item in restarted.claim("telegram")] == ["for a dead sender"]

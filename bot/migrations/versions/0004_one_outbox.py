@@ -107,6 +107,7 @@ def _outbox() -> None:
         batch_op.drop_column("claimed_at")
         batch_op.drop_column("delivery_status")
         batch_op.create_index("ix_outbox_message_state", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_outbox_message_chat_state", ["conversation_id", "state"], unique=False)
         batch_op.create_index(
             "ix_outbox_message_staff_post",
             ["ticket_id"],
@@ -151,6 +152,7 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_message_staff_post")
+        batch_op.drop_index("ix_outbox_message_chat_state")
         batch_op.drop_index("ix_outbox_message_state")
         batch_op.add_column(sa.Column("delivery_status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
         batch_op.add_column(sa.Column("claimed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
