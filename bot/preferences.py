@@ -39,7 +39,7 @@ def set_reminders(session: Session, conversation: Conversation, *, opted_out: bo
 
 
 def _chats_of(session: Session, phone: str) -> list[Conversation]:
-    return list(session.execute(select(Conversation).where(Conversation.verified_phone == phone)).scalars())
+    return list(session.scalars(select(Conversation).where(col(Conversation.verified_phone) == phone)))
 
 
 def phone_vouched(session: Session, conversation: Conversation) -> None:
@@ -67,7 +67,7 @@ def opted_out_phones(connection: Connection, phones: Iterable[str]) -> set[str]:
     wanted = sorted(set(phones))
     if not wanted:
         return set()
-    query = select(Person.phone).where(col(Person.phone).in_(wanted), col(Person.reminders_opted_out).is_(True))
+    query = select(col(Person.phone)).where(col(Person.phone).in_(wanted), col(Person.reminders_opted_out).is_(True))
     return set(connection.execute(query).scalars())
 
 
@@ -76,5 +76,7 @@ def languages(connection: Connection, phones: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(phones))
     if not wanted:
         return {}
-    query = select(Person.phone, Person.lang).where(col(Person.phone).in_(wanted), col(Person.lang).is_not(None))
-    return {phone: lang for phone, lang in connection.execute(query)}
+    query = select(col(Person.phone), col(Person.lang)).where(
+        col(Person.phone).in_(wanted), col(Person.lang).is_not(None)
+    )
+    return {phone: lang for phone, lang in connection.execute(query) if lang}

@@ -97,8 +97,9 @@ def _fill(url: str, messages: int) -> None:
             {"channel": CHANNEL, "user_key": str(number), "recent": [], "lang": "en"} for number in range(messages)
         ]
         connection.execute(insert(Conversation), chats)
-        ids = connection.execute(select(Conversation.id).where(Conversation.channel == CHANNEL)).scalars().all()
-        rows = [
+        chats_of = select(col(Conversation.id)).where(col(Conversation.channel) == CHANNEL)
+        ids = connection.execute(chats_of).scalars().all()
+        rows: list[dict[str, Any]] = [
             {"conversation_id": chat_id, "kind": "bot_reply", "text": "Your certificate is ready.", "lang": "en",
              "options": [], "state": "queued", "attempts": 0, "created_at": now}
             for chat_id in ids
@@ -111,7 +112,7 @@ def _fill(url: str, messages: int) -> None:
 
 def _clear(url: str) -> None:
     db = create_db_engine(url)
-    chats = select(Conversation.id).where(Conversation.channel == CHANNEL)
+    chats = select(col(Conversation.id)).where(col(Conversation.channel) == CHANNEL)
     with db.begin() as connection:
         connection.execute(delete(OutboxMessage).where(col(OutboxMessage.conversation_id).in_(chats)))
         connection.execute(delete(Conversation).where(col(Conversation.channel) == CHANNEL))

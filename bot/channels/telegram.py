@@ -336,10 +336,8 @@ async def set_webhook(settings: Settings) -> str:
     if not SECRET_PATTERN.fullmatch(secret):
         raise TelegramSetupError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters: letters, digits, '_' or '-'")
     url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
-    options: dict[str, str] = {}
-    if settings.telegram_api_base_url:
-        options["base_url"], options["base_file_url"] = api_urls(settings.telegram_api_base_url)
-    async with Bot(settings.telegram_bot_token, **options) as bot:
+    base_url, file_url = api_urls(settings.telegram_api_base_url or "https://api.telegram.org/bot")
+    async with Bot(settings.telegram_bot_token, base_url=base_url, base_file_url=file_url) as bot:
         await bot.set_webhook(url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
     return url
 

@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
-from sqlmodel import Session
+from sqlalchemy.sql.elements import BindParameter
+from sqlmodel import Session, col
 
 from bot import metrics, preferences
 from bot.config import Settings
@@ -491,9 +492,9 @@ class Outbox:
         """Replies a channel could not send at once (network trouble, flood control), for the outbox."""
         with write_scope(self.db) as session:
             conversation = session.scalars(
-                select(Conversation).where(Conversation.channel == channel, Conversation.user_key == user_key)
+                select(Conversation).where(col(Conversation.channel) == channel, col(Conversation.user_key) == user_key)
             ).first()
-            if conversation is None:
+            if conversation is None or conversation.id is None:
                 return
             lang = conversation.lang or self.default_language
             for reply in replies:
@@ -555,7 +556,7 @@ def _fenced(**values: Any) -> Any:
 
 
 # Built once: composing a statement costs more than running it.
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _LOAD = (
     select(
         MSG.id, MSG.conversation_id, MSG.kind, MSG.text, MSG.options, MSG.ticket_id, MSG.reminder_id, MSG.lang,

@@ -176,7 +176,9 @@ async def send_reply(
     parts = [part for part in message_parts(reply) if part.text.strip()]
     sent = []
     for number, part in enumerate(parts, start=1):
-        markup = reply_markup(part) if number == len(parts) else None
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = (
+            reply_markup(part) if number == len(parts) else None
+        )
         if markup is None and remove_keyboard and number == 1:
             markup = ReplyKeyboardRemove()
         under = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None

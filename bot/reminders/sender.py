@@ -266,9 +266,9 @@ class ReminderSender:
                 by_phone[employee.id] = employee.phone
         if by_phone:
             channel = BY_PHONE if BY_PHONE in self.channels else CONSOLE
-            chats = _chats_for_phones(connection, channel, set(by_phone.values()))
+            addressed = _chats_for_phones(connection, channel, set(by_phone.values()))
             for employee_id, phone in by_phone.items():
-                chat_id, lang = chats[phone]
+                chat_id, lang = addressed[phone]
                 routes[employee_id] = _Route(channel, chat_id, lang)
         return routes
 
