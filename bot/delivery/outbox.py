@@ -10,7 +10,7 @@ their order through retries.
 A sender that dies leaves its messages `sending`; they are claimed again when the lease runs out,
 or at once when `recover` proves the holder dead (same host, process gone). Whatever the dead
 sender had handed to the provider without recording it goes out once more: at most one duplicate
-per message in its last round (`worker.BATCH`), never a loss.
+per message of its last chunk (`worker.CHUNK`), never a loss.
 """
 
 from __future__ import annotations
@@ -132,6 +132,8 @@ class Outbox:
         )
         if kinds is not None:
             candidates = candidates.where(MSG.kind.in_(list(kinds)))
+        if not self._any(candidates):  # an idle sender takes no write lock (SQLite has only one)
+            return []
         if self._postgres:
             # A user's messages go to one claimer: their conversation row is locked by it and skipped by
             # the others (and while the engine is in the middle of a turn for that user).
@@ -189,6 +191,11 @@ class Outbox:
             return []
         with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             return list(connection.execute(_WAITING_USERS, {"channel": channel, "keys": keys}).scalars())
+
+    def _any(self, query: Select) -> bool:
+        """Whether the query finds a row: one read, no transaction around it."""
+        with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.execute(select(query.exists())).scalar_one()
 
     def _locked(self, query: Select) -> Select:
         return query.with_for_update(of=OutboxMessage.__table__, skip_locked=True) if self._postgres else query

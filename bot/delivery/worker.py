@@ -1,4 +1,5 @@
-"""Draining one channel's outbox through its provider: claim a batch, send, record; again.
+"""Draining one channel's outbox through its provider: claim a batch, send it chunk by chunk, record
+each chunk as soon as it is sent (a killed sender leaves at most one chunk sent but unrecorded); again.
 
 Users are served concurrently, each user's messages in order: when one fails for a passing reason
 the user's later messages wait for it (they are released untried). When the provider asks the whole

@@ -24,7 +24,7 @@ from bot.channels.telegram import (
     telegram_webhook,
 )
 from bot.delivery.worker import Sender
-from bot.messages import Option, Reply
+from bot.messages import Incoming, Option, Reply
 from bot.models import Conversation, Employee, InboundReceipt, OutboxMessage, Ticket, TicketMessage, utcnow
 from bot.providers.telegram import (
     CALLBACK_DATA_LIMIT,
@@ -495,3 +495,28 @@ def test_a_deeply_nested_body_is_a_bad_request_and_a_lone_surrogate_is_answered(
     assert len(nested) > 200_000 and drive(scenario) == (400, 200)
     [answer] = bot_api.sent(chat_id=u.USER)
     assert "ओटीपी नहीं आ रहा" in answer.text  # understood, not the apology
+
+
+def test_a_hanging_bot_api_is_a_failed_send_retried_later(bot_api, engine, tg_settings, db_engine, outbox):
+    from bot.providers.health import Health
+    from bot.providers.telegram import TelegramProvider, application_builder
+
+    async def main():
+        # The production timeout is 15 s; the same classes with half a second.
+        application = application_builder(tg_settings).updater(None).read_timeout(0.5).build()
+        await application.initialize()
+        try:
+            provider = TelegramProvider(application.bot, Health("telegram"))
+            bot_api.hang("sendMessage", 3)
+            _, first = await Sender(outbox, provider).round()
+            _, second = await Sender(outbox, provider).round()
+            return first, second, provider.health.state
+        finally:
+            await application.shutdown()
+
+    engine.handle(Incoming(channel="telegram", user_key=str(u.USER), text="I want to talk to a person"))
+    staff_reply(db_engine, "Your certificate is generated now.")
+    first, second, health = asyncio.run(main())
+    assert (len(first.retrying), len(second.sent), health) == (1, 1, "ok")
+    [message] = messages(db_engine)
+    assert message.state == "sent" and message.attempts == 2 and message.last_error is None
