@@ -75,6 +75,8 @@ class OutboxMessage(SQLModel, table=True):
     text: str
     options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # The staff reply in the ticket's transcript this message delivers (its state is that reply's delivery).
+    ticket_message_id: int | None = Field(default=None, foreign_key="ticket_message.id", index=True)
     reminder_id: int | None = Field(default=None, foreign_key="reminder.id", index=True)
     lang: str | None = Field(default=None, max_length=5, description="the language of `text`, if rendered already")
     template: dict[str, Any] | None = Field(

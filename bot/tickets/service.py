@@ -132,9 +132,17 @@ def reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     ticket = _workable(session, ref)
     if ticket.assignee_id is None:
         ticket = claim(session, ref=ref, staff=staff)
-    session.add(TicketMessage(ticket_id=ticket.id, author="staff", staff_id=staff.id, text=text))
+    said = TicketMessage(ticket_id=ticket.id, author="staff", staff_id=staff.id, text=text)
+    session.add(said)
+    session.flush()  # its id: the outbox message delivering it names it, so staff can see how it went
     session.add(
-        OutboxMessage(conversation_id=ticket.conversation_id, kind="staff_reply", text=text, ticket_id=ticket.id)
+        OutboxMessage(
+            conversation_id=ticket.conversation_id,
+            kind="staff_reply",
+            text=text,
+            ticket_id=ticket.id,
+            ticket_message_id=said.id,
+        )
     )
     ticket.status = TicketStatus.WAITING_FOR_USER
     ticket.updated_at = utcnow()

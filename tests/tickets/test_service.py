@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.conversations import lock_conversations
-from bot.models import Ticket, TicketEvent, utcnow
+from bot.delivery.states import as_shown
+from bot.models import Conversation, OutboxMessage, Ticket, TicketEvent, TicketMessage, utcnow
 from bot.tickets import service
 from bot.tickets.staff import StaffError, add_staff, authenticate, staff_by_name
 
@@ -134,3 +135,18 @@ def test_staff_accounts(db_engine):
         assert authenticate(session, name="nobody", password="correct horse battery") is None
         stored = staff_by_name(session, name="desk1").password_hash
         assert stored.startswith("$argon2") and "correct horse" not in stored
+
+
+def test_a_staff_reply_names_the_outbox_message_that_delivers_it(db_engine):
+    with Session(db_engine) as session:
+        conversation = Conversation(channel="telegram", user_key="7001")
+        session.add(conversation)
+        session.flush()
+        ticket = service.open_ticket(session, conversation=conversation, employee_id=None, category="general",
+                                     reason="asked", sla=timedelta(hours=24), prefix="HD-")  # fmt: skip
+        desk = add_staff(session, name="desk1", password=None)
+        service.reply(session, ref=ticket.ref, staff=desk, text="Done.")
+        session.commit()
+        said = session.exec(select(TicketMessage).where(TicketMessage.author == "staff")).one()
+        message = session.exec(select(OutboxMessage).where(OutboxMessage.ticket_message_id == said.id)).one()
+        assert (message.kind, as_shown(message.state), message.last_error) == ("staff_reply", "queued", None)

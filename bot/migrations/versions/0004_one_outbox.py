@@ -91,6 +91,11 @@ def _outbox() -> None:
         batch_op.add_column(sa.Column("reminder_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_outbox_message_reminder_id"), ["reminder_id"], unique=False)
         batch_op.create_foreign_key("fk_outbox_message_reminder_id", "reminder", ["reminder_id"], ["id"])
+        batch_op.add_column(sa.Column("ticket_message_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_outbox_message_ticket_message_id"), ["ticket_message_id"], unique=False)
+        batch_op.create_foreign_key(
+            "fk_outbox_message_ticket_message_id", "ticket_message", ["ticket_message_id"], ["id"]
+        )
     op.execute(
         "UPDATE outbox_message SET reminder_id = "
         "(SELECT reminder.id FROM reminder WHERE reminder.outbox_id = outbox_message.id)"
@@ -165,7 +170,18 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_message_delivered_at"), ["delivered_at"], unique=False)
         batch_op.drop_constraint("fk_outbox_message_reminder_id", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_outbox_message_reminder_id"))
-        for column in ("reminder_id", "lease_until", "lease_owner", "next_attempt_at", "state", "template", "lang"):
+        batch_op.drop_constraint("fk_outbox_message_ticket_message_id", type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_outbox_message_ticket_message_id"))
+        for column in (
+            "ticket_message_id",
+            "reminder_id",
+            "lease_until",
+            "lease_owner",
+            "next_attempt_at",
+            "state",
+            "template",
+            "lang",
+        ):
             batch_op.drop_column(column)
     with op.batch_alter_table("employee", schema=None) as batch_op:
         batch_op.add_column(sa.Column("preferred_lang", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=True))
