@@ -652,7 +652,7 @@ def test_a_hanging_twilio_is_a_failed_call_retried_later(client, sender, fake, d
     say(client, "talk to a person", "SM" + "1" * 32)
     staff_reply(db_engine, "hello")
     sender.provider.client.http_client.timeout = 0.5  # the production timeout is 15 s
-    fake.hang_next(3)
+    fake.hang_next(1.5)
     assert sender.deliver_outbox() == 0
     [message] = outbox_rows(db_engine)
     assert message.state == "queued" and message.last_error.startswith("network: ")
