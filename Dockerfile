@@ -16,7 +16,8 @@ COPY locales locales
 RUN pip install --no-deps . && useradd --system --home /app helpdesk && chown -R helpdesk /app
 USER helpdesk
 
-# Content (faq/, intents/, locales/) is read from here; mount a volume over it to edit answers
+# The installed package carries what the code reads (migrations, templates, the default campaigns);
+# the content (faq/, intents/, locales/) is read from here: mount a volume over it to edit answers
 # without rebuilding the image.
 ENV CONTENT_DIR=/app
 EXPOSE 8000

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     )
     public_base_url: str | None = None
 
+    # The outbox (staff replies, rating questions, reminders, staff-group posts): a message that fails
+    # for a passing reason (network, 5xx, flood control) is tried again, waiting 2 s, then twice as long
+    # each time up to the longest wait, for this many hours after it was queued; then it fails.
+    delivery_retry_hours: float = Field(default=24.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=600.0, gt=0)
+
     reminder_send_window: str = "09:00-19:00"
     # Reminder campaigns as data (default: the package's "pending mandatory courses" campaign), and
     # WhatsApp's sending rate shared by all reminder senders (Telegram's is fixed at 30/s).

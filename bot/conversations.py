@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.db import dialect_insert
@@ -61,38 +61,10 @@ def _locked(session: Session, users: list[UserKey]) -> dict[UserKey, Conversatio
     }
 
 
-def remembered(recent: list[dict[str, Any]], author: str, *texts: str, tap: str | None = None) -> list[dict[str, Any]]:
-    """The last few messages both ways, these ones added with their time (and, for an option the
-    user picked, its key as `tap`: staff read the label "No", the engine knows it meant "no")."""
+def remembered(recent: list[dict[str, Any]], author: str, *texts: str, **details: str) -> list[dict[str, Any]]:
+    """The last few messages both ways, these ones added with their time and `details` (for an option
+    the user picked, its key as `tap`: staff read the label "No", the engine knows it meant "no"; for a
+    delivered reminder, its kind and language)."""
     at = utcnow().isoformat(timespec="seconds")
-    extra = {"tap": tap[:64]} if tap else {}
-    entries = [{"from": author, "text": text[:RECENT_CHARS], "at": at, **extra} for text in texts if text]
+    entries = [{"from": author, "text": text[:RECENT_CHARS], "at": at, **details} for text in texts if text]
     return [*recent, *entries][-RECENT_KEPT:] if entries else recent
-
-
-def note_sent(connection: Connection, sent: Iterable[tuple[int | None, str, str | None]]) -> None:
-    """Messages the bot sent on its own (reminders), as (conversation id, language, text) in the
-    sender's transaction: the language becomes the conversation's where it had none, so that a bare
-    "ok" in answer is answered in the reminder's language; a text is remembered like a reply (None:
-    the channel remembers it when it shows it, as the console's delivery does)."""
-    by_conversation: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
-    for conversation_id, lang, text in sent:
-        if conversation_id is not None:
-            by_conversation[conversation_id].append((lang, text))
-    if not by_conversation:
-        return
-    table = Conversation.__table__
-    rows = connection.execute(
-        select(table.c.id, table.c.lang, table.c.recent)
-        .where(table.c.id.in_(sorted(by_conversation)))
-        .order_by(table.c.id)
-        .with_for_update()
-    ).all()
-    for conversation_id, lang, recent in rows:
-        messages = by_conversation[conversation_id]
-        texts = [text for _, text in messages if text]
-        connection.execute(
-            update(table)
-            .where(table.c.id == conversation_id)
-            .values(lang=lang or messages[-1][0], recent=remembered(list(recent or []), "bot", *texts))
-        )

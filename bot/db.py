@@ -11,6 +11,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -124,3 +126,23 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str | None = None) -> None:
     """Apply every pending schema migration."""
     command.upgrade(alembic_config(url or get_settings().database_url), "head")
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this code needs; the message says what to run."""
+
+
+def check_schema(url: str) -> None:
+    """Raise `SchemaError` unless the database is migrated to this code's latest revision."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current != head:
+        raise SchemaError(
+            f"the database schema is at revision {current or 'none'}, this version needs {head}: "
+            "run `helpdesk db upgrade`"
+        )

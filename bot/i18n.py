@@ -112,6 +112,8 @@ class Texts:
         return self._translations[lang].ngettext(singular, plural, count).format(**values)
 
     @staticmethod
+    @lru_cache(maxsize=4096)
     def date(lang: str, value: date) -> str:
-        """A date as readers of that language expect it (`24 Nov 2026` / `24 नवंबर 2026`)."""
+        """A date as readers of that language expect it (`24 Nov 2026` / `24 नवंबर 2026`). Remembered:
+        a reminder run writes the same few deadlines thousands of times, and Babel takes 50 µs each."""
         return format_date(value, format=DATE_FORMATS[lang], locale=BABEL_LOCALES[lang])

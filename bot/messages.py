@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,27 @@ class Reply:
     yes_no: tuple[str, str] | None = None
     # Ask the user to share their phone number through the channel: the label of Telegram's contact button.
     request_phone: str | None = None
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """A reply as JSON for the database (a stored answer to a message, sent again on a retry)."""
+    return {
+        "text": reply.text,
+        "options": [[option.key, option.label] for option in reply.options],
+        "yes_no": list(reply.yes_no) if reply.yes_no else None,
+        "request_phone": reply.request_phone,
+    }
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    """The reply `reply_to_json` stored."""
+    yes_no = data.get("yes_no")
+    return Reply(
+        text=data["text"],
+        options=tuple(Option(key, label) for key, label in data.get("options") or ()),
+        yes_no=(yes_no[0], yes_no[1]) if yes_no else None,
+        request_phone=data.get("request_phone"),
+    )
 
 
 def split_reply(reply: Reply, limit: int) -> list[Reply]:

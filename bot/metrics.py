@@ -22,3 +22,13 @@ WEBHOOKS_REJECTED = Counter(
     "Webhook requests refused: 403 (bad signature or secret), 400 (malformed), 413 (too large), 415 (not a form)",
     ["path", "status"],
 )
+OUTBOX_FAILED = Counter(
+    "helpdesk_outbox_failed",
+    "Outgoing messages that failed for good (the reason is stored with the message)",
+    ["channel", "kind"],
+)
+REMINDERS_SKIPPED = Counter(
+    "helpdesk_reminders_skipped",
+    "Reminders not sent: opted_out, no_channel (no reachable channel), shared_phone, nothing_pending",
+    ["reason"],
+)

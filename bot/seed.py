@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from bot.models import Course, Employee, Enrolment, EnrolmentStatus, id_col
+from bot.models import Course, Employee, Enrolment, EnrolmentStatus, Person, id_col
 
 NOT_STARTED = EnrolmentStatus.NOT_STARTED
 IN_PROGRESS = EnrolmentStatus.IN_PROGRESS
@@ -447,10 +447,11 @@ class _Draws:
 
 @dataclass(frozen=True)
 class _Person:
-    """An employee row and their enrolments, each enrolment keyed by course key."""
+    """An employee row, their enrolments (each keyed by course key) and the language they prefer."""
 
     employee: Row
     enrolments: tuple[tuple[str, Row], ...]
+    lang: str | None = None
 
 
 def seed_database(session: Session, *, employees: int = 3000, seed: int = 2026, today: date) -> SeedSummary:
@@ -510,6 +511,14 @@ def _insert_people(session: Session, people: list[_Person], course_ids: dict[str
     ]
     if enrolment_rows:
         session.execute(insert(Enrolment), enrolment_rows, execution_options=_ALL_COLUMNS)
+    # A language is the person's preference (by their phone), not an employee record's.
+    preferences = [
+        {"phone": person.employee["phone"], "lang": person.lang, "reminders_opted_out": False, "updated_at": stamp}
+        for person in people
+        if person.lang and person.employee["phone"]
+    ]
+    if preferences:
+        session.execute(insert(Person), preferences)
     return len(enrolment_rows)
 
 
@@ -530,7 +539,6 @@ def _sample_person(user: SampleUser, draws: _Draws) -> _Person:
         "designation": designation.title,
         "group": designation.group,
         "district": user.district,
-        "preferred_lang": user.preferred_lang,
     }
     enrolments = tuple(
         (
@@ -547,7 +555,7 @@ def _sample_person(user: SampleUser, draws: _Draws) -> _Person:
         )
         for planned in user.enrolments
     )
-    return _Person(employee=employee, enrolments=enrolments)
+    return _Person(employee=employee, enrolments=enrolments, lang=user.preferred_lang)
 
 
 def _generated_person(draws: _Draws) -> _Person:
@@ -572,9 +580,9 @@ def _generated_person(draws: _Draws) -> _Person:
         "designation": designation.title,
         "group": designation.group,
         "district": district.name,
-        "preferred_lang": _weighted(rng, LANGUAGES, state.language_weights),
     }
-    return _Person(employee=employee, enrolments=_generated_enrolments(draws, department, designation))
+    lang = _weighted(rng, LANGUAGES, state.language_weights)
+    return _Person(employee=employee, enrolments=_generated_enrolments(draws, department, designation), lang=lang)
 
 
 def _generated_enrolments(

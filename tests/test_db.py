@@ -70,4 +70,42 @@ def test_0004_marks_the_lines_a_ticket_copied_when_it_opened_and_drops_priority(
     ]  # fmt: skip
     assert tuple(staff) == ("staff", "[]", "en")
     assert "priority" not in {column["name"] for column in inspect(engine).get_columns("ticket")}
+
+
+def test_the_outbox_migration_keeps_what_was_queued_sent_held_and_failed(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    command.upgrade(db.alembic_config(url), "0003")
+    engine = db.create_db_engine(url)
+    stamp = "2026-11-24 06:30:00.000000"
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run(f"INSERT INTO conversation (id, channel, user_key, lang_chosen, unclear_streak, reminders_opted_out, "
+            f"verified_phone, recent, created_at, updated_at) VALUES (1, 'whatsapp', '+919876500001', 0, 0, 1, "
+            f"'+919876500001', '[]', '{stamp}', '{stamp}')")  # fmt: skip
+        run(f"INSERT INTO employee (id, name, phone, preferred_lang, created_at, updated_at) "
+            f"VALUES (1, 'Sunita Sahu', '+919876500001', 'en', '{stamp}', '{stamp}')")  # fmt: skip
+        for outbox_id, columns in enumerate(
+            [
+                "NULL, NULL, NULL, NULL",  # queued
+                f"'{stamp}', NULL, 'delivered', NULL",  # delivered
+                "NULL, NULL, 'held', '2026-12-01 00:00:00.000000'",  # held until the claimed_at
+                f"NULL, '{stamp}', 'undelivered', NULL",  # failed
+            ],
+            start=1,
+        ):
+            run(f"INSERT INTO outbox_message (id, conversation_id, kind, text, options, created_at, attempts, "
+                f"delivered_at, failed_at, delivery_status, claimed_at) VALUES ({outbox_id}, 1, 'staff_reply', 'x', "
+                f"'[]', '{stamp}', 1, {columns})")  # fmt: skip
+        run(f"INSERT INTO reminder (id, campaign, employee_id, period, status, due_at, attempts, created_at, "
+            f"outbox_id) VALUES (1, 'c', 1, 'p1', 'sent', '{stamp}', 1, '{stamp}', 2), "
+            f"(2, 'c', 1, 'p2', 'sending', '{stamp}', 1, '{stamp}', NULL)")  # fmt: skip
+    db.upgrade(url)
+    with engine.connect() as connection:
+        run = connection.exec_driver_sql
+        states = run("SELECT id, state, next_attempt_at IS NOT NULL, reminder_id FROM outbox_message ORDER BY id").all()
+        assert [tuple(row) for row in states] == [
+            (1, "queued", 0, None), (2, "delivered", 0, 1), (3, "held", 1, None), (4, "failed", 0, None),
+        ]  # fmt: skip
+        assert run("SELECT status FROM reminder ORDER BY id").scalars().all() == ["sent", "planned"]
+        assert tuple(run("SELECT phone, reminders_opted_out, lang FROM person").one()) == ("+919876500001", 1, "en")
     engine.dispose()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
-from bot.logs import JsonFormatter, MaskingFilter, mask, mask_pii
+import pytest
+
+from bot.logs import JsonFormatter, MaskingFilter, configure_logging, mask, mask_pii
 
 
 def test_phones_and_emails_are_masked_but_dates_and_refs_are_not():
@@ -28,3 +31,44 @@ def test_json_lines_are_masked_too():
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "user a***@b.gov.in wrote from +91******3210"
     assert entry["level"] == "INFO" and entry["logger"] == "bot"
+
+
+def failing_turn(text: str) -> None:
+    """A bug meeting a user's message: the exception carries the text, the phone and the email."""
+    try:
+        raise KeyError(text)
+    except KeyError as error:
+        raise ValueError(f"could not answer {text!r} for +919876543210 (ramesh.kumar@up.gov.in)") from error
+
+
+SAID = " ".join(["mera naam Ramesh hai,", "mera certificate nahi aaya"])  # what the user wrote
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_tracebacks_are_masked_like_every_line(log_format, capsys):
+    configure_logging("INFO", log_format)
+    try:
+        failing_turn(SAID)
+    except ValueError:
+        logging.getLogger("bot.dialogue.engine").exception("failed to handle a message")
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")  # uvicorn's own
+    logged = capsys.readouterr().err
+    if log_format == "json":
+        logged = "\n".join(json.loads(line)["exception"] for line in logged.splitlines())
+    assert logged.count("Traceback (most recent call last)") == 4 and "failing_turn" in logged  # still useful
+    masked = f"<text {len(SAID)} chars>"
+    assert f"ValueError: could not answer {masked} for +91******3210 (r***@up.gov.in)" in logged
+    assert f"KeyError: {masked}" in logged and "direct cause" in logged
+    for secret in ("9876543210", "ramesh.kumar", "mera naam", "certificate nahi"):
+        assert secret not in logged
+
+
+def test_a_cached_unmasked_traceback_is_not_reused(capsys):
+    configure_logging("INFO", "text")
+    try:
+        failing_turn(SAID)
+    except ValueError:
+        record = logging.getLogger("bot").makeRecord("bot", logging.ERROR, __file__, 1, "x", (), sys.exc_info())
+    record.exc_text = logging.Formatter().formatException(record.exc_info)  # another formatter's cache
+    logging.getLogger("bot").handle(record)
+    assert "mera naam" not in capsys.readouterr().err

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import db
-from bot.models import Course, Employee, Enrolment, EnrolmentStatus
+from bot.models import Course, Employee, Enrolment, EnrolmentStatus, Person
 from bot.seed import COURSES, SAMPLE_USERS, SeedSummary, seed_database
 
 TODAY = date(2026, 12, 1)
@@ -40,6 +40,13 @@ def seed_into(engine: Engine, *, employees: int = SMALL, seed: int = 2026) -> Se
     """Seed a database in its own transaction."""
     with db.session_scope(engine) as session:
         return seed_database(session, employees=employees, seed=seed, today=TODAY)
+
+
+def languages(engine: Engine) -> dict[str, str | None]:
+    """Each seeded person's preferred language (a person's preference, by phone); None: not known."""
+    with db.session_scope(engine) as session:
+        chosen = {person.phone: person.lang for person in session.exec(select(Person))}
+        return {employee.phone: chosen.get(employee.phone) for employee in session.exec(select(Employee))}
 
 
 def employees_by_phone(engine: Engine) -> dict[str, Employee]:
@@ -159,7 +166,7 @@ def test_employees_look_like_state_government_staff(db_engine):
         "Patwari",
         "Anganwadi Worker",
     } <= designations
-    assert {person.preferred_lang for person in people} == {"hi", "en", None}
+    assert set(languages(db_engine).values()) == {"hi", "en", None}
 
 
 def test_every_course_has_a_hindi_name(db_engine):
@@ -222,7 +229,7 @@ def test_sample_users_are_seeded_as_documented(db_engine):
             user.department,
             user.district,
         )
-        assert person.preferred_lang == user.preferred_lang
+        assert languages(db_engine)[user.phone] == user.preferred_lang
         promised = {
             (
                 e.course,
@@ -295,4 +302,4 @@ def test_the_clerk_has_no_enrolments_and_no_language(db_engine):
     seed_into(db_engine)
 
     assert enrolments(db_engine, "+919876500006") == []
-    assert employees_by_phone(db_engine)["+919876500006"].preferred_lang is None
+    assert languages(db_engine)["+919876500006"] is None

@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.channels.whatsapp import WEBHOOK_PATH, XML, Refused, incoming_from_form, twiml, verified_form
+from bot.channels.whatsapp.forms import Refused, verified_form
+from bot.channels.whatsapp.inbound import WEBHOOK_PATH, incoming_from_form
+from bot.channels.whatsapp.twiml import XML, twiml
 from bot.config import get_settings
 from bot.messages import Option, Reply
 

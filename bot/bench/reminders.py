@@ -11,11 +11,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from bot.config import PROJECT_ROOT
+from bot.bench.providers import NullProvider
+from bot.config import get_settings
 from bot.db import create_db_engine, upgrade
 from bot.i18n import Texts
-from bot.reminders import NullChannel, RateLimiter, load_campaigns, plan
-from bot.reminders.sender import ReminderSender
+from bot.reminders import load_campaigns, plan, send
+from bot.reminders.sender import SendSummary
 
 NOW = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)  # noon in Kolkata: inside the send window
 
@@ -90,15 +91,15 @@ def bench_plan(*, employees: int = 400_000, enrolments: int = 1_000_000, workdir
     ])  # fmt: skip
 
 
-def _sender(
-    db: Engine, *, rate: float | None, now: datetime | Callable[[], datetime]
-) -> tuple[ReminderSender, NullChannel]:
-    channel = NullChannel("whatsapp")
-    sender = ReminderSender(
-        db, campaigns=load_campaigns(), senders={"whatsapp": channel}, texts=Texts(PROJECT_ROOT / "locales"),
-        now=now, send_window="00:00-24:00", batch_size=500, limiter=RateLimiter(db, {"whatsapp": rate}),
+def _send(
+    db: Engine, provider: NullProvider, *, rate: float | None, now: datetime | Callable[[], datetime]
+) -> SendSummary:
+    """Queue and send every due reminder through the outbox to a provider that sends nothing."""
+    return send(
+        db, campaigns=load_campaigns(), providers={"whatsapp": provider},
+        texts=Texts(get_settings().content_dir / "locales"),
+        now=now, send_window="00:00-24:00", rate_limits={"whatsapp": rate}, progress=False,
     )  # fmt: skip
-    return sender, channel
 
 
 def bench_send(*, reminders: int = 20_000, workdir: Path) -> str:
@@ -111,15 +112,14 @@ def bench_send(*, reminders: int = 20_000, workdir: Path) -> str:
     connection.close()
     db = create_db_engine(f"sqlite:///{path}")
     planned = plan(db, campaigns=load_campaigns(), now=NOW, progress=False).total
-    sender, _channel = _sender(db, rate=None, now=NOW)
     start = time.perf_counter()
-    summary = sender.run(progress=False)
+    summary = _send(db, NullProvider(), rate=None, now=NOW)
     seconds = time.perf_counter() - start
     ceiling = _bare_mark_rate(path)
     db.dispose()
     return "\n".join([
-        (f"send {summary.sent:,} of {planned:,} reminders, no-op channel, SQLite: {seconds:.1f} s, "
-         f"{summary.sent / seconds:,.0f} sends/s (target >= 2,000)"),
+        (f"send {summary.sent:,} of {planned:,} reminders through the outbox, no-op provider, SQLite: "
+         f"{seconds:.1f} s, {summary.sent / seconds:,.0f} sends/s (target >= 2,000)"),
         f"ceiling (sqlite3: one UPDATE + one INSERT per row, one commit per row): {ceiling:,.0f} rows/s",
     ])  # fmt: skip
 
@@ -153,15 +153,14 @@ def bench_rate(*, rate: float = 80.0, seconds: float = 60.0, workdir: Path) -> s
     db = create_db_engine(f"sqlite:///{path}")
     plan(db, campaigns=load_campaigns(), now=NOW, progress=False)
     wall_start = time.time()
-    # A clock that moves with wall time from NOW, so leases and retries behave as in production.
-    sender, channel = _sender(db, rate=rate, now=lambda: NOW + timedelta(seconds=time.time() - wall_start))
-    sender.limiter._ensure("whatsapp")
+    provider = NullProvider()
     start = time.perf_counter()
-    sender.run(progress=False)
+    # A clock that moves with wall time from NOW, so leases and retries behave as in production.
+    _send(db, provider, rate=rate, now=lambda: NOW + timedelta(seconds=time.time() - wall_start))
     elapsed = time.perf_counter() - start
     db.dispose()
-    achieved = channel.count / elapsed
+    achieved = provider.count / elapsed
     return (
-        f"rate limit {rate:g}/s for {elapsed:.0f} s: {channel.count:,} sends, {achieved:.1f}/s = "
+        f"rate limit {rate:g}/s for {elapsed:.0f} s: {provider.count:,} sends, {achieved:.1f}/s = "
         f"{achieved / rate:.1%} of the limit (target >= 95%)"
     )

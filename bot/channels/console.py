@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from bot.delivery.outbox import Outbox
 from bot.dialogue import Engine
-from bot.dialogue.delivery import deliver_now
 from bot.messages import Incoming, Reply
 
 CHANNEL = "console"
@@ -29,6 +29,7 @@ class ConsoleChat:
 
     def __init__(self, engine: Engine, *, phone: str | None = None):
         self.engine = engine
+        self.outbox = Outbox(engine.db, engine.brain.texts, default_language=engine.settings.default_language)
         self.phone = phone
         self.user_key = phone or GUEST
 
@@ -37,8 +38,8 @@ class ConsoleChat:
         self.engine.handle(Incoming(channel=CHANNEL, user_key=self.user_key, choice=f"lang:{lang}"))
 
     def queued(self) -> list[Reply]:
-        """Messages waiting for this user: staff replies, rating requests."""
-        return deliver_now(self.engine, channel=CHANNEL, user_key=self.user_key)
+        """Messages waiting for this user (staff replies, rating requests, reminders), each shown once."""
+        return self.outbox.show(CHANNEL, self.user_key)
 
     def send(self, text: str) -> list[Reply]:
         """The bot's replies to one line the user typed."""

@@ -6,6 +6,10 @@ tickets are announced once. Only registered staff (`helpdesk staff add NAME --te
 act; anyone else in the group gets a short refusal. Staff see the user as `user_label` shows them
 (name and masked contacts), and phone numbers or emails inside the user's messages are masked too.
 
+Posts and overdue notices are outbox messages to the group (a conversation like any chat): queued
+once (a ticket's post is unique in the database, whichever worker queues it), sent and retried by the
+outbox; the post's message id is linked to its ticket when it is sent.
+
 Staff-facing texts are English, like the staff CLI. Every staff action runs in one transaction with
 the update's receipt, so a webhook retry never replies to a user twice.
 """
@@ -17,13 +21,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlmodel import Session, col, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram import Bot, ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -33,16 +35,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.db import session_scope
+from bot.conversations import lock_conversations
+from bot.db import dialect_insert, session_scope, write_scope
+from bot.delivery.outbox import Outbox
 from bot.logs import mask_pii
-from bot.models import ACTIVE_STATUSES, Staff, Ticket, saved_id, utcnow
+from bot.models import ACTIVE_STATUSES, OutboxMessage, Staff, Ticket, utcnow
 from bot.receipts import first_delivery
 from bot.tickets import service
 from bot.tickets.presenting import ticket_summary, user_label
 from bot.tickets.staff import staff_by_telegram_id
-
-if TYPE_CHECKING:
-    from bot.channels.telegram import TelegramApplication
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ QUEUE_LINES = 30  # /tickets shows the oldest open tickets, this many
 RECENT_USER_MESSAGES = 5
 EXCERPT_CHARS = 300
 POST_LIMIT = 4096
+STAFF_LANGUAGE = "en"
 REASONS = {
     "asked": "asked for a person",
     "not_helped": "an answer did not help",
@@ -73,20 +75,20 @@ class Outcome:
 
 
 class StaffDesk:
-    """The staff group: posts and flags tickets, and lets registered staff work them."""
+    """The staff group: queues ticket posts and overdue notices, and lets registered staff work tickets."""
 
     def __init__(
         self,
         *,
-        application: TelegramApplication,
         db: DatabaseEngine,
+        outbox: Outbox,
         chat_id: int,
         prefix: str = "HD-",
         timezone: str = "Asia/Kolkata",
         now: Callable[[], datetime] = utcnow,
     ):
-        self.application = application
         self.db = db
+        self.outbox = outbox
         self.chat_id = chat_id
         self.prefix = prefix
         self.zone = ZoneInfo(timezone)
@@ -102,65 +104,74 @@ class StaffDesk:
             MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, self.on_reply),
         ]
 
-    # Posting and flagging (the background loop) -----------------------------------------------
+    # Posting and flagging (queued for the outbox) ---------------------------------------------
 
-    async def run_once(self) -> None:
-        """Post the tickets the group has not seen yet, then announce the newly overdue ones."""
-        await self.post_new_tickets()
-        await self.post_overdue()
-
-    async def post_new_tickets(self, limit: int = 20) -> int:
-        """Post each active ticket without a post exactly once; how many were posted."""
-        posted = 0
-        for _ in range(limit):
-            outcome = await self._post_next()
-            if outcome is None:
-                break
-            posted += outcome
-        return posted
-
-    async def _post_next(self) -> int | None:
-        """One ticket: locked while it is posted (PostgreSQL), recorded only if nobody else did."""
-        session = Session(self.db, expire_on_commit=False)
-        try:
-            found = await asyncio.to_thread(_lock_next_unposted, session, self.zone)
-            if found is None:
-                return None
-            ticket_id, ref, text = found
+    async def run(self, *, interval: float = 2.0) -> None:
+        """Until cancelled: queue posts for new tickets and notices for newly overdue ones."""
+        while True:
             try:
-                message = await self.application.bot.send_message(
-                    chat_id=self.chat_id, text=text, reply_markup=claim_keyboard(ref)
-                )
-            except TelegramError as error:
-                logger.error("could not post %s to the staff group: %s", ref, error)
-                return None  # try again next round
-            if await asyncio.to_thread(_record_post, session, ticket_id, message.message_id):
-                return 1
-            # Another worker posted it first (SQLite cannot lock the row): take ours back.
-            await self._quietly(
-                self.application.bot.delete_message(chat_id=self.chat_id, message_id=message.message_id)
-            )
-            return 0
-        finally:
-            try:
-                await asyncio.to_thread(_close, session)
+                await asyncio.to_thread(self.queue_posts)
+                await asyncio.to_thread(self.queue_overdue)
+            except asyncio.CancelledError:
+                raise
             except Exception:
-                # Cancelled mid-round, the session may still be in use by its thread; an error here
-                # must not replace the cancellation (the loop would never stop).
-                logger.warning("staff group: session closed while still in use", exc_info=True)
+                logger.exception("staff group: queueing posts failed")
+            await asyncio.sleep(interval)
 
-    async def post_overdue(self) -> int:
-        """Announce, once, each active ticket that passed its SLA; how many were announced."""
-        due = await asyncio.to_thread(_flag_overdue, self.db, self.now(), self.zone)
-        for ticket_id, post_id, text in due:
-            try:
-                await self.application.bot.send_message(
-                    chat_id=self.chat_id, text=text, reply_parameters=_under(post_id)
+    def queue_posts(self, limit: int = 50) -> int:
+        """A post for each active ticket the group has not seen, queued once; how many were queued."""
+        with write_scope(self.db) as session:
+            group = self._group(session)
+            posted = select(OutboxMessage.ticket_id).where(OutboxMessage.kind == "staff_post")
+            tickets = session.exec(
+                select(Ticket)
+                .where(
+                    col(Ticket.staff_post_id).is_(None),
+                    col(Ticket.status).in_(ACTIVE_STATUSES),
+                    col(Ticket.ref).is_not(None),
+                    col(Ticket.id).not_in(posted),
                 )
-            except TelegramError as error:
-                logger.error("could not announce an overdue ticket to the staff group: %s", error)
-                await asyncio.to_thread(_unflag, self.db, ticket_id)  # announced next round instead
-        return len(due)
+                .order_by(col(Ticket.id))
+                .limit(limit)
+            ).all()
+            rows = [
+                {
+                    "conversation_id": group, "kind": "staff_post", "text": post_text(session, ticket, self.zone),
+                    "options": [{"key": f"{CLAIM_PREFIX}{ticket.ref}", "label": "Claim"}], "ticket_id": ticket.id,
+                    "lang": STAFF_LANGUAGE, "state": "queued", "attempts": 0, "created_at": utcnow(),
+                }
+                for ticket in tickets
+            ]  # fmt: skip
+            if not rows:
+                return 0
+            insert = dialect_insert(session.get_bind())
+            once = insert(OutboxMessage).on_conflict_do_nothing(
+                index_elements=["ticket_id"], index_where=col(OutboxMessage.kind) == "staff_post"
+            )
+            return len(session.connection().execute(once.returning(col(OutboxMessage.id)), rows).all())
+
+    def queue_overdue(self) -> int:
+        """A notice, once, for each active ticket that passed its SLA; how many were queued."""
+        with write_scope(self.db) as session:
+            due = service.flag_overdue(session, now=self.now())
+            if not due:
+                return 0
+            group = self._group(session)
+            for ticket in due:
+                session.add(
+                    OutboxMessage(
+                        conversation_id=group, kind="sla_notice", text=overdue_text(session, ticket, self.zone),
+                        ticket_id=ticket.id, lang=STAFF_LANGUAGE,
+                    )
+                )  # fmt: skip
+            return len(due)
+
+    def _group(self, session: Session) -> int:
+        """The staff group's conversation id (the group is a chat like any other for the outbox)."""
+        key = (CHANNEL, str(self.chat_id))
+        conversation = lock_conversations(session, [key])[key]
+        assert conversation.id is not None
+        return conversation.id
 
     # Handlers ------------------------------------------------------------------------------
 
@@ -203,7 +214,7 @@ class StaffDesk:
             return
         await self._quietly(query.answer(outcome.text[:200], show_alert=not outcome.done))
         if outcome.done:
-            await self._announce(outcome)
+            await self._announce(context.bot, outcome)
 
     async def _command(self, update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
         message = update.effective_message
@@ -224,22 +235,18 @@ class StaffDesk:
         assert update.effective_message is not None  # a command or a reply in the group
         await self._quietly(update.effective_message.reply_text(outcome.text))
         if outcome.done and outcome.post_id:
-            await self._retire_button(outcome.post_id)
+            await self._retire_button(update.get_bot(), outcome.post_id)
 
-    async def _announce(self, outcome: Outcome) -> None:
+    async def _announce(self, bot: Bot, outcome: Outcome) -> None:
         """After a button press: the outcome under the ticket's post, and its button removed."""
         await self._quietly(
-            self.application.bot.send_message(
-                chat_id=self.chat_id, text=outcome.text, reply_parameters=_under(outcome.post_id)
-            )
+            bot.send_message(chat_id=self.chat_id, text=outcome.text, reply_parameters=_under(outcome.post_id))
         )
         if outcome.post_id:
-            await self._retire_button(outcome.post_id)
+            await self._retire_button(bot, outcome.post_id)
 
-    async def _retire_button(self, post_id: int) -> None:
-        await self._quietly(
-            self.application.bot.edit_message_reply_markup(chat_id=self.chat_id, message_id=post_id, reply_markup=None)
-        )
+    async def _retire_button(self, bot: Bot, post_id: int) -> None:
+        await self._quietly(bot.edit_message_reply_markup(chat_id=self.chat_id, message_id=post_id, reply_markup=None))
 
     @staticmethod
     async def _quietly(call: Awaitable[object]) -> object:
@@ -348,10 +355,6 @@ def external_id(update: Update) -> str:
     return f"{bot.id}:{update.update_id}"
 
 
-def claim_keyboard(ref: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Claim", callback_data=f"{CLAIM_PREFIX}{ref}")]])
-
-
 def _under(post_id: int | None) -> ReplyParameters | None:
     return ReplyParameters(message_id=post_id, allow_sending_without_reply=True) if post_id else None
 
@@ -418,50 +421,3 @@ def queue_text(session: Session, zone: ZoneInfo) -> str:
     if total > len(tickets):
         lines.append(f"… and {total - len(tickets)} more (see the web console).")
     return "\n".join(lines)[:POST_LIMIT]
-
-
-def _lock_next_unposted(session: Session, zone: ZoneInfo) -> tuple[int, str, str] | None:
-    """The oldest active ticket without a post, locked (PostgreSQL) and skipped by other workers."""
-    ticket = session.exec(
-        select(Ticket)
-        .where(
-            col(Ticket.staff_post_id).is_(None), col(Ticket.status).in_(ACTIVE_STATUSES), col(Ticket.ref).is_not(None)
-        )
-        .order_by(col(Ticket.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if ticket is None:
-        session.rollback()
-        return None
-    assert ticket.ref is not None  # selected for having one
-    return saved_id(ticket), ticket.ref, post_text(session, ticket, zone)
-
-
-def _record_post(session: Session, ticket_id: int, message_id: int) -> bool:
-    """Store the post's id unless another worker stored one first; commits (and unlocks)."""
-    result = session.exec(
-        sql_update(Ticket)
-        .where(col(Ticket.id) == ticket_id, col(Ticket.staff_post_id).is_(None))
-        .values(staff_post_id=message_id)
-    )
-    session.commit()
-    return result.rowcount == 1
-
-
-def _close(session: Session) -> None:
-    session.rollback()
-    session.close()
-
-
-def _flag_overdue(db: DatabaseEngine, now: datetime, zone: ZoneInfo) -> list[tuple[int, int | None, str]]:
-    with session_scope(db) as session:
-        return [
-            (saved_id(ticket), ticket.staff_post_id, overdue_text(session, ticket, zone))
-            for ticket in service.flag_overdue(session, now=now)
-        ]
-
-
-def _unflag(db: DatabaseEngine, ticket_id: int) -> None:
-    with session_scope(db) as session:
-        session.execute(sql_update(Ticket).where(col(Ticket.id) == ticket_id).values(overdue_flagged_at=None))

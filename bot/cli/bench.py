@@ -102,3 +102,25 @@ def bench_remind(
     typer.echo(bench_plan(employees=employees, enrolments=enrolments, workdir=workdir))
     typer.echo(bench_send(workdir=workdir))
     typer.echo(bench_rate(rate=80.0, seconds=rate_seconds, workdir=workdir))
+
+
+@bench_app.command("outbox")
+def bench_outbox(
+    messages: Annotated[int, typer.Option(min=100, help="queued messages per run")] = 4000,
+    postgres: Annotated[
+        str | None, typer.Option(help="PostgreSQL URL to measure as well (a database of its own)")
+    ] = None,
+    workdir: Annotated[Path, typer.Option(file_okay=False)] = Path("bench-data"),
+) -> None:
+    """The outbox drained by 1, 2 and 3 sender processes, beside a raw claim-and-update of the same rows."""
+    from bot.bench.outbox import bench_outbox as run
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir.resolve() / "outbox-bench.db"
+    for suffix in ("", "-wal", "-shm", "-writer.lock"):  # a fresh file: a stale -wal would be replayed into it
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    urls = {"SQLite": f"sqlite:///{database}"}
+    if postgres:
+        urls["PostgreSQL"] = postgres
+    settings, _ = startup(log_level="WARNING", brain=False)
+    typer.echo(run(database_urls=urls, messages=messages, locales=settings.content_dir / "locales"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -56,27 +57,38 @@ def remind_plan(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 @remind_app.command("send")
 def remind_send(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Send the planned reminders that are due, within the send window, to those who did not opt out."""
-    from bot import db
-    from bot.reminders import DEFAULT_RATE_LIMITS, build_senders, send
-
-    settings, brain = startup(migrate=True)
-    summary = send(
-        db.get_engine(),
-        campaigns=_campaigns(settings),
-        senders=build_senders(settings),
-        texts=brain.texts,
-        rate_limits={**DEFAULT_RATE_LIMITS, "whatsapp": settings.reminder_whatsapp_rate},
-        timezone=settings.timezone,
-        send_window=settings.reminder_send_window,
-        default_language=settings.default_language,
-    )
-    result = summary.as_dict()
+    result = asyncio.run(_send(as_json))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
     typer.echo(", ".join(f"{key}: {value}" for key, value in result.items() if key != "by_channel"))
-    if summary.by_channel:
-        typer.echo("by channel: " + ", ".join(f"{name} {count}" for name, count in summary.by_channel.items()))
+    if result["by_channel"]:
+        typer.echo("by channel: " + ", ".join(f"{name} {count}" for name, count in result["by_channel"].items()))
+
+
+async def _send(quiet: bool) -> dict[str, Any]:
+    """Queue the due reminders into the outbox and send them through every provider reachable now."""
+    from bot import db
+    from bot.delivery.outbox import outbox_for
+    from bot.providers import network_channels, open_providers
+    from bot.reminders import DEFAULT_RATE_LIMITS, send_now
+
+    settings, brain = startup(migrate=True)
+    async with open_providers(settings) as providers:
+        summary = await send_now(
+            db.get_engine(),
+            outbox=outbox_for(settings, db.get_engine(), brain.texts),
+            campaigns=_campaigns(settings),
+            providers=providers,
+            channels=network_channels(settings),
+            texts=brain.texts,
+            rate_limits={**DEFAULT_RATE_LIMITS, "whatsapp": settings.reminder_whatsapp_rate},
+            timezone=settings.timezone,
+            send_window=settings.reminder_send_window,
+            default_language=settings.default_language,
+            progress=not quiet,
+        )
+    return summary.as_dict()
 
 
 @remind_app.command("report")

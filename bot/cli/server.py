@@ -21,8 +21,6 @@ def serve(
     import secrets
     import tempfile
 
-    import uvicorn
-
     settings, _ = startup(migrate=True)  # fails here, once, on broken content or catalogs
     if workers > 1:
         # Every worker must sign staff sessions with one key, and count metrics in one place.
@@ -30,7 +28,24 @@ def serve(
             os.environ["STAFF_SESSION_SECRET"] = secrets.token_urlsafe(32)
             typer.echo("warning: STAFF_SESSION_SECRET not set; staff logins end when the server restarts", err=True)
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="helpdesk-metrics-"))
-    uvicorn.run(
+    status = run_server(host=host, port=port, workers=workers)
+    if status:
+        typer.echo("error: a worker could not start (see the log above)", err=True)
+        raise typer.Exit(status)
+
+
+def run_server(*, host: str, port: int, workers: int) -> int:
+    """uvicorn with the app factory; the exit status: non-zero when a worker could not start.
+
+    With several workers uvicorn's own `run` returns normally even when its supervisor stopped
+    because a worker failed to start; the supervisor's processes tell. Logging is left to the
+    application's handlers (`log_config=None`), so uvicorn's tracebacks are masked like every line.
+    """
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "bot.web.server:app_from_environment",
         factory=True,
         host=host,
@@ -38,8 +53,17 @@ def serve(
         workers=workers,
         proxy_headers=True,
         timeout_graceful_shutdown=30,  # in-flight requests finish on SIGTERM
+        log_config=None,
         log_level="warning",
     )
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else STARTUP_FAILURE
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
 
 
 telegram_app = typer.Typer(help="Telegram set-up and polling.", invoke_without_command=True)
@@ -59,8 +83,11 @@ def telegram_main(
         raise typer.Exit(2)
     import asyncio
 
+    from telegram.error import InvalidToken
+
     from bot import db
     from bot.channels.telegram import run_polling
+    from bot.delivery.outbox import outbox_for
     from bot.dialogue import Engine
 
     settings, brain = startup(migrate=True)
@@ -68,8 +95,12 @@ def telegram_main(
         typer.echo("error: set TELEGRAM_BOT_TOKEN first", err=True)
         raise typer.Exit(2)
     engine = Engine(brain=brain, db=db.get_engine(), settings=settings)
+    outbox = outbox_for(settings, engine.db, brain.texts)
     try:
-        asyncio.run(run_polling(settings, engine))
+        asyncio.run(run_polling(settings, engine, outbox))
+    except InvalidToken as error:
+        typer.echo("error: Telegram rejected TELEGRAM_BOT_TOKEN", err=True)
+        raise typer.Exit(2) from error
     except KeyboardInterrupt:
         typer.echo("stopped")
 
@@ -79,7 +110,8 @@ def telegram_set_webhook() -> None:
     """Register PUBLIC_BASE_URL/telegram/webhook with Telegram, with TELEGRAM_WEBHOOK_SECRET."""
     import asyncio
 
-    from bot.channels.telegram import TelegramSetupError, set_webhook
+    from bot.channels.telegram import set_webhook
+    from bot.providers.telegram import TelegramSetupError
 
     settings, _ = startup(brain=False)
     try:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
-from bot.messages import Incoming, Reply
+from bot.messages import Incoming
 
 MAX_BATCH = 64
 
-Decide = Callable[[Sequence[Incoming]], list[list[Reply]]]
+Answer = TypeVar("Answer")
 
 
-class TurnQueue:
+class TurnQueue(Generic[Answer]):
     """Queues the messages of concurrent requests and hands them to `decide` in batches.
 
     While one batch is in the database, new messages wait; the next batch takes all of them (up to
@@ -21,25 +22,26 @@ class TurnQueue:
     database work in one thread instead of many threads contending for the interpreter.
     """
 
-    def __init__(self, decide: Decide, *, max_batch: int = MAX_BATCH):
+    def __init__(self, decide: Callable[[Sequence[Incoming]], list[Answer]], *, max_batch: int = MAX_BATCH):
+        """`decide` answers a batch of messages, one answer each, in order (the engine's replies, ...)."""
         self.decide = decide
         self.max_batch = max_batch
-        self._waiting: list[tuple[Incoming, asyncio.Future[list[Reply]]]] = []
+        self._waiting: list[tuple[Incoming, asyncio.Future[Answer]]] = []
         self._runner: asyncio.Task[None] | None = None
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        """The replies to one message, decided together with whatever else is waiting."""
+    async def handle(self, incoming: Incoming) -> Answer:
+        """The answer to one message, decided together with whatever else is waiting."""
         loop = asyncio.get_running_loop()
         if self._runner is not None and self._runner.get_loop() is not loop:
             raise RuntimeError("a TurnQueue serves one event loop: give each worker's application its own")
-        future: asyncio.Future[list[Reply]] = loop.create_future()
+        future: asyncio.Future[Answer] = loop.create_future()
         self._waiting.append((incoming, future))
         if self._runner is None:
             self._runner = asyncio.create_task(self._drain(), name="turn-queue")
         return await future
 
     async def _drain(self) -> None:
-        batch: list[tuple[Incoming, asyncio.Future[list[Reply]]]] = []
+        batch: list[tuple[Incoming, asyncio.Future[Answer]]] = []
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]

@@ -8,13 +8,13 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlmodel import Session, select
 
-from bot import metrics
+from bot import metrics, preferences
 from bot.brain import Brain
 from bot.config import Settings
 from bot.conversations import lock_conversations, remembered
@@ -26,7 +26,7 @@ from bot.logs import mask
 from bot.messages import Attachment, Incoming, Option, Reply
 from bot.models import Conversation, Employee, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
-from bot.receipts import first_deliveries
+from bot.receipts import first_deliveries, keep_replies, kept_replies
 from bot.records.status import Match, StatusView, find_employee, status_view
 from bot.tickets import service as tickets
 from bot.topics import intent_titles, topic_title
@@ -55,12 +55,17 @@ class Turn:
 
 
 @dataclass
-class _Decided:
+class Decided:
     """What became of one message: the replies, their language, and the outcome for the metrics."""
 
     replies: list[Reply]
     lang: str
     outcome: str
+
+    @property
+    def first(self) -> bool:
+        """Handled now, not a retried delivery answered with its stored replies."""
+        return self.outcome != "duplicate"
 
 
 class Engine:
@@ -98,13 +103,18 @@ class Engine:
     def handle(self, incoming: Incoming) -> list[Reply]:
         """The bot's replies to one message; never raises, a failure becomes a polite apology.
 
-        A message the channel already delivered once (same `external_id`) gets no reply at all: its
-        receipt is written in the same transaction as everything the message changed.
+        A message the channel already delivered once (same `external_id`) changes nothing: its
+        receipt is written in the same transaction as everything the message changed, with the
+        replies, which a retried delivery gets again (see `_decide`).
         """
         return self.handle_many([incoming])[0]
 
     def handle_many(self, messages: Sequence[Incoming]) -> list[list[Reply]]:
-        """The replies to several messages, in order, decided in one transaction with one commit.
+        """The replies to several messages, in order (see `decide_many`)."""
+        return [decided.replies for decided in self.decide_many(messages)]
+
+    def decide_many(self, messages: Sequence[Incoming]) -> list[Decided]:
+        """What became of several messages, in order, decided in one transaction with one commit.
 
         A busy web worker hands over every message that arrived while it was writing the last batch,
         so the database's fixed costs (round trips, the commit's flush to disk) are paid once per
@@ -120,12 +130,12 @@ class Engine:
         except Exception:
             if len(messages) > 1:
                 logger.warning("a batch of %d messages failed; handling them one by one", len(messages), exc_info=True)
-                return [self.handle(incoming) for incoming in messages]
+                return [self.decide_many([incoming])[0] for incoming in messages]
             incoming = messages[0]
             logger.exception("failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key))
             lang = self._stored_language(incoming)
             apology = Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))
-            outcomes = [_Decided([apology], lang, "error")]
+            outcomes = [Decided([apology], lang, "error")]
         elapsed = time.perf_counter() - started
         for incoming, decided in zip(messages, outcomes, strict=True):
             metrics.OUTCOMES.labels(incoming.channel, decided.outcome).inc()
@@ -133,29 +143,35 @@ class Engine:
                 metrics.MESSAGES_IN.labels(incoming.channel, decided.lang).inc()
                 metrics.MESSAGES_OUT.labels(incoming.channel, decided.lang).inc(len(decided.replies))
                 metrics.HANDLE_SECONDS.labels(incoming.channel).observe(elapsed)
-        return [decided.replies for decided in outcomes]
+        return outcomes
 
-    def _decide(self, messages: Sequence[Incoming]) -> list[_Decided]:
-        """Every message's replies and state changes, in one transaction; raises if any fails."""
+    def _decide(self, messages: Sequence[Incoming]) -> list[Decided]:
+        """Every message's replies and state changes, in one transaction; raises if any fails.
+
+        A retried delivery (its receipt is there) changes nothing and gets the replies its first
+        delivery was answered with, as long as the channel has not confirmed they went out.
+        """
         default = self.settings.default_language
         # Understanding needs no database: done first, so that row locks (and SQLite's single write
         # lock) are held only for the database work. The matcher remembers these verdicts for the turns.
         for incoming in messages:
             self.brain.matcher.understand(clean_text(incoming.text))
         with write_scope(self.db) as session:
-            new = first_deliveries(
-                session, [(incoming.channel, incoming.external_id) for incoming in messages if incoming.external_id]
-            )
+            receipts = [(incoming.channel, incoming.external_id) for incoming in messages if incoming.external_id]
+            new = first_deliveries(session, receipts)
+            kept = kept_replies(session, set(receipts) - new) if len(new) < len(set(receipts)) else {}
             conversations = lock_conversations(
                 session, [(incoming.channel, incoming.user_key) for incoming in messages]
             )
             outcomes = []
+            answered: dict[tuple[str, str], list[Reply]] = {}
             for incoming in messages:
-                receipt = (incoming.channel, incoming.external_id)
+                receipt = (incoming.channel, incoming.external_id or "")
                 if incoming.external_id:
                     if receipt not in new:
                         logger.info("duplicate delivery channel=%s id=%s ignored", *receipt)
-                        outcomes.append(_Decided([], default, "duplicate"))
+                        again = answered.get(receipt, kept.get(receipt, []))
+                        outcomes.append(Decided(again, default, "duplicate"))
                         continue
                     new.remove(receipt)  # a second copy within this batch is a duplicate too
                 conversation = conversations[(incoming.channel, incoming.user_key)]
@@ -164,7 +180,10 @@ class Engine:
                 conversation.pending = pending_for(replies)
                 remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
-                outcomes.append(_Decided(replies, turn.lang, turn.outcome))
+                outcomes.append(Decided(replies, turn.lang, turn.outcome))
+                if incoming.external_id:
+                    answered[receipt] = replies
+            keep_replies(session, list(answered.items()))
             return outcomes
 
     def _stored_language(self, incoming: Incoming) -> str:
@@ -186,6 +205,8 @@ class Engine:
                 conversation.verified_phone = to_e164(incoming.verified_phone)
             except PhoneError:
                 logger.warning("channel %s vouched for an unusable phone number", incoming.channel)
+            else:
+                preferences.phone_vouched(turn.session, conversation)
         turn.text = clean_text(incoming.text)
         conversation.last_inbound_at = utcnow()
         if conversation.lang is None and (hinted := channel_language(incoming.lang_hint)):
@@ -269,7 +290,7 @@ class Engine:
             text = self.t(
                 turn.lang, "That number does not match anything on the screen. Type your question in words, or choose:"
             )
-            return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
+            return [Reply(text, self._menu_options(turn.session, turn.conversation, turn.lang))]
         return [Reply(self.t(turn.lang, "Please type your question in words, for example: OTP not received."))]
 
     @staticmethod
@@ -505,8 +526,8 @@ class Engine:
     def _intent_titles(self, lang: str) -> dict[str, str]:
         return intent_titles(self.brain.texts, lang)
 
-    def _menu_options(self, conversation: Conversation, lang: str) -> tuple[Option, ...]:
-        reminders = "reminders_start" if conversation.reminders_opted_out else "reminders_stop"
+    def _menu_options(self, session: Session, conversation: Conversation, lang: str) -> tuple[Option, ...]:
+        reminders = "reminders_start" if preferences.reminders_opted_out(session, conversation) else "reminders_stop"
         titles = self._intent_titles(lang)
         return tuple(
             Option(f"intent:{label}", titles[label])
@@ -571,7 +592,7 @@ class Engine:
             "Namaste! I am the iGOT Karmayogi helpdesk assistant. Ask me about registration, login, "
             "profile verification, courses and certificates, in English or Hindi.",
         )
-        return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
+        return [Reply(text, self._menu_options(turn.session, turn.conversation, turn.lang))]
 
     def _thanks(self, turn: Turn) -> list[Reply]:
         return [Reply(self.t(turn.lang, "You are welcome! Write to me any time you need help with iGOT Karmayogi."))]
@@ -582,7 +603,7 @@ class Engine:
             'Type your question in your own words, for example "OTP not received" or '
             '"certificate not generated". Or choose:',
         )
-        return [Reply(text, self._menu_options(turn.conversation, turn.lang))]
+        return [Reply(text, self._menu_options(turn.session, turn.conversation, turn.lang))]
 
     def _human(self, turn: Turn) -> list[Reply]:
         return self._escalate(turn, reason="asked")
@@ -624,11 +645,12 @@ class Engine:
     def _set_language(self, turn: Turn, lang: str) -> list[Reply]:
         turn.conversation.lang = turn.lang = lang
         turn.conversation.lang_chosen = True
+        preferences.choose_language(turn.session, turn.conversation, lang)
         # NOTE: shown in the language just chosen, so each translation names its own language.
         return [Reply(self.t(lang, "From now on I will reply in English."))]
 
     def _reminders_stop(self, turn: Turn) -> list[Reply]:
-        turn.conversation.reminders_opted_out = True
+        preferences.set_reminders(turn.session, turn.conversation, opted_out=True)
         return [
             Reply(
                 self.t(
@@ -639,7 +661,7 @@ class Engine:
         ]
 
     def _reminders_start(self, turn: Turn) -> list[Reply]:
-        turn.conversation.reminders_opted_out = False
+        preferences.set_reminders(turn.session, turn.conversation, opted_out=False)
         return [
             Reply(
                 self.t(
@@ -652,9 +674,19 @@ class Engine:
 
 
 def clean_text(text: str) -> str:
-    """The message without control characters, cut to a sane length."""
-    kept = (char if unicodedata.category(char) != "Cc" else " " for char in text[:MAX_MESSAGE_CHARS])
+    """The message without control characters, cut to a sane length. A lone surrogate (JSON can carry
+    one, UTF-8 cannot) becomes U+FFFD, so the message can be stored and answered."""
+    kept = (_REPLACED.get(unicodedata.category(char), char) for char in text[:MAX_MESSAGE_CHARS])
     return "".join(kept).strip()
+
+
+_REPLACED = {"Cc": " ", "Cs": "\ufffd"}  # control characters, lone surrogates
+
+
+class Remembering(Protocol):
+    """Whatever keeps the recent messages of a chat (a conversation row, or its columns)."""
+
+    recent: list[dict[str, Any]]
 
 
 def channel_language(hint: str | None) -> str | None:
@@ -674,14 +706,15 @@ def since_user_message(recent: list[dict[str, Any]], count: int) -> list[dict[st
     return recent
 
 
-def remember(conversation: Conversation, author: str, *texts: str) -> None:
-    """Keep the last few messages both ways: a ticket carries them to the helpdesk."""
-    conversation.recent = remembered(conversation.recent, author, *texts)
+def remember(conversation: Remembering, author: str, *texts: str, **details: str) -> None:
+    """Keep the last few messages both ways: a ticket carries them to the helpdesk. `details` go with
+    each entry (a delivered reminder records its kind and language, which the user may answer in)."""
+    conversation.recent = remembered(conversation.recent, author, *texts, **details)
 
 
 def remember_tap(conversation: Conversation, choice: str, label: str) -> None:
     """Keep an option the user picked: its label as they saw it, and its key."""
-    conversation.recent = remembered(conversation.recent, "user", label, tap=choice)
+    conversation.recent = remembered(conversation.recent, "user", label, tap=choice[:64])
 
 
 def pending_for(replies: list[Reply]) -> dict[str, object] | None:

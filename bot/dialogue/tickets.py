@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import Texts
 from bot.messages import Option, Reply
-from bot.models import OutboxMessage, Ticket, TicketStatus
+from bot.models import Ticket, TicketStatus
 
 RATING_KEYS = tuple(f"rate:{stars}" for stars in range(1, 6))
 
@@ -84,10 +84,10 @@ class TicketReplies:
     def rated(self, lang: str) -> Reply:
         return Reply(self.t(lang, "Thank you for your rating! Write to me any time you need help."))
 
-    def notice(self, lang: str, message: OutboxMessage, ticket: Ticket | None) -> Reply:
-        """A queued message for the user, framed in their language."""
-        ref = ticket.ref if ticket else ""
-        if message.kind == "rating_request":
+    def notice(self, lang: str, kind: str, text: str, options: tuple[Option, ...], ref: str | None) -> Reply:
+        """A queued message of this `kind` for the user, framed in their language (`ref`: its ticket's)."""
+        ref = ref or ""
+        if kind == "rating_request":
             labels = (
                 self.t(lang, "1 - Poor"),
                 self.t(lang, "2 - Fair"),
@@ -103,8 +103,7 @@ class TicketReplies:
                 ),
                 tuple(Option(key, label) for key, label in zip(RATING_KEYS, labels, strict=True)),
             )
-        if message.kind == "staff_reply":
-            text = self.t(lang, "Helpdesk reply to {ref}:", ref=ref) + f"\n{message.text}\n\n"
-            return Reply(text + self.t(lang, "Reply here if you need more help, or type menu."))
-        options = tuple(Option(option["key"], option["label"]) for option in message.options)
-        return Reply(message.text, options)
+        if kind == "staff_reply":
+            framed = self.t(lang, "Helpdesk reply to {ref}:", ref=ref) + f"\n{text}\n\n"
+            return Reply(framed + self.t(lang, "Reply here if you need more help, or type menu."))
+        return Reply(text, options)

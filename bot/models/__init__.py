@@ -3,8 +3,9 @@
 from bot.models.access import LoginThrottle, StaffEvent, StaffSession
 from bot.models.base import TableModel, id_col, saved_id, utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
+from bot.models.people import Person
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
-from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
+from bot.models.reminders import Reminder, ReminderStatus, SendRate
 from bot.models.tickets import (
     ACTIVE_STATUSES,
     CannedAnswer,
@@ -27,10 +28,11 @@ __all__ = [
     "InboundReceipt",
     "LoginThrottle",
     "OutboxMessage",
+    "Person",
     "Reminder",
-    "ReminderRate",
     "ReminderStatus",
     "Role",
+    "SendRate",
     "Staff",
     "StaffEvent",
     "StaffSession",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field
 
 from bot.models.base import TableModel, utcnow
@@ -26,6 +26,7 @@ class Conversation(TableModel, table=True):
     )
     last_topic: str | None = Field(default=None, max_length=64)
     unclear_streak: int = Field(default=0, description="messages in a row the bot did not understand")
+    # Said STOP here before any phone was vouched for; once one is, `Person` holds the choice.
     reminders_opted_out: bool = Field(default=False)
     verified_phone: str | None = Field(
         default=None, max_length=16, index=True, description="E.164, only as the channel vouched for it"
@@ -44,24 +45,53 @@ class Conversation(TableModel, table=True):
 
 
 class OutboxMessage(TableModel, table=True):
-    """A message for a user that the bot did not send as a direct reply: staff answers, rating requests."""
+    """One message for a user (or the staff group) that goes out through the outbox, not as a direct
+    reply: staff answers, rating requests, reminders, staff-group posts and SLA notices.
+
+    `state` (see `bot.delivery.states`): queued → sending → sent → delivered → read, or held
+    (WhatsApp's 24-hour window), failed (with `last_error`), cancelled (a reminder the person opted
+    out of before it went). A sender holds a row while `state` is sending: `lease_owner` names it
+    (host, pid, token) and `lease_until` is when another sender may take the row over.
+    """
 
     __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_message_state", "state", "next_attempt_at"),
+        # "An earlier unfinished message to the same user?" is asked for every message claimed.
+        Index("ix_outbox_message_chat_state", "conversation_id", "state"),
+        # A ticket is posted to the staff group once, whichever worker enqueues the post.
+        Index(
+            "ix_outbox_message_staff_post",
+            "ticket_id",
+            unique=True,
+            sqlite_where=text("kind = 'staff_post'"),
+            postgresql_where=text("kind = 'staff_post'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    kind: str = Field(max_length=20, description="staff_reply, rating_request, ...")
+    kind: str = Field(max_length=20, description="staff_reply, rating_request, reminder, staff_post, ...")
     text: str
     options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
-    created_at: datetime = Field(default_factory=utcnow)
-    delivered_at: datetime | None = Field(default=None, index=True, description="handed to the channel")
-    claimed_at: datetime | None = Field(default=None, description="a sender took it; stale claims are retried")
+    # The staff reply in the ticket's transcript this message delivers (its state is that reply's delivery).
+    ticket_message_id: int | None = Field(default=None, foreign_key="ticket_message.id", index=True)
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id", index=True)
+    lang: str | None = Field(default=None, max_length=5, description="the language of `text`, if rendered already")
+    template: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON), description='WhatsApp outside the window: {"sid", "variables"}'
+    )
+    state: str = Field(default="queued", max_length=10)
     attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, description="not tried (held: not re-announced) before")
+    lease_owner: str | None = Field(default=None, max_length=80, description="host:pid:token of the sender")
+    lease_until: datetime | None = Field(default=None)
     last_error: str | None = Field(default=None, max_length=300)
-    failed_at: datetime | None = Field(default=None, description="given up: a permanent error")
     provider_message_id: str | None = Field(default=None, max_length=64, index=True, description="Twilio SID, ...")
-    delivery_status: str | None = Field(default=None, max_length=20, description="sent, delivered, read (callbacks)")
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None, description="handed to the provider")
+    failed_at: datetime | None = Field(default=None, description="given up, for the reason in last_error")
 
 
 class InboundReceipt(TableModel, table=True):
@@ -74,3 +104,5 @@ class InboundReceipt(TableModel, table=True):
     channel: str = Field(max_length=20)
     external_id: str = Field(max_length=64, description="Telegram update_id, Twilio MessageSid")
     received_at: datetime = Field(default_factory=utcnow)
+    # The replies as first sent: a retried delivery gets exactly these again, never new ones.
+    reply: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))

@@ -31,7 +31,6 @@ class Employee(TableModel, table=True):
     designation: str | None = Field(default=None, max_length=120, index=True)
     group: str | None = Field(default=None, max_length=60)
     district: str | None = Field(default=None, max_length=80)
-    preferred_lang: str | None = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

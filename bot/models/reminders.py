@@ -12,11 +12,11 @@ from bot.models.base import TableModel, utcnow
 
 
 class ReminderStatus(StrEnum):
-    PLANNED = "planned"  # waiting for a send run (and for its quiet hours, its retry time)
-    SENDING = "sending"  # handed to a network channel; a crash here means "maybe sent" (at-least-once)
-    SENT = "sent"
-    FAILED = "failed"  # a permanent error, or the attempts ran out
-    SKIPPED = "skipped"  # see `skip_reason`: opted_out, no_channel, nothing_pending
+    PLANNED = "planned"  # waiting for a send run (and for its quiet hours)
+    QUEUED = "queued"  # rendered into the outbox (`outbox_id`), which sends it
+    SENT = "sent"  # its outbox message was handed to the provider
+    FAILED = "failed"  # its outbox message failed for good (`last_error`)
+    SKIPPED = "skipped"  # see `skip_reason`: opted_out, no_channel, shared_phone, nothing_pending
 
 
 class Reminder(TableModel, table=True):
@@ -34,25 +34,18 @@ class Reminder(TableModel, table=True):
     status: str = Field(default=ReminderStatus.PLANNED.value, max_length=10, description="ReminderStatus")
     due_at: datetime = Field(description="not sent before this (UTC)")
     deferred_until: datetime | None = Field(default=None, description="held back by quiet hours until then")
-    next_attempt_at: datetime | None = Field(default=None, description="a transient error: retry from then")
-    claimed_by: str | None = Field(default=None, max_length=40, description="the sender holding the lease")
-    claimed_at: datetime | None = Field(default=None, description="lease start; an old lease is taken over")
-    attempts: int = Field(default=0)
     channel: str | None = Field(default=None, max_length=20, description="where it went (or was tried)")
     lang: str | None = Field(default=None, max_length=5)
     skip_reason: str | None = Field(default=None, max_length=20)
-    last_error: str | None = Field(default=None, max_length=300)
-    outbox_id: int | None = Field(default=None, description="its outbox_message row (console queue, status callbacks)")
-    provider_message_id: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=300, description="why its message failed")
     created_at: datetime = Field(default_factory=utcnow)
-    sent_at: datetime | None = None
     finished_at: datetime | None = Field(default=None, description="sent, failed or skipped")
 
 
-class ReminderRate(TableModel, table=True):
-    """A token bucket per channel, shared by every sender process on the database."""
+class SendRate(TableModel, table=True):
+    """A token bucket per channel, shared by every process sending from the outbox on this database."""
 
-    __tablename__ = "reminder_rate"
+    __tablename__ = "send_rate"
 
     channel: str = Field(primary_key=True, max_length=20)
     tokens: float = Field(default=0.0)

@@ -114,7 +114,7 @@ def plan(
         if low is None or high is None:  # no employees at all
             continue
         conditions = audience_conditions(campaign, now=now, today=today)
-        columns = ["campaign", "employee_id", "period", "status", "due_at", "attempts", "created_at"]
+        columns = ["campaign", "employee_id", "period", "status", "due_at", "created_at"]
         with progress_reporter(f"planning {campaign.id}") as report:
             start = low
             while start <= high:
@@ -125,7 +125,6 @@ def plan(
                     literal(period),
                     literal(ReminderStatus.PLANNED.value),
                     literal(now, Reminder.__table__.c.due_at.type),
-                    literal(0),
                     literal(now, Reminder.__table__.c.created_at.type),
                 ).where(col(Employee.id) >= start, col(Employee.id) < end, *conditions)
                 statement = (

@@ -6,18 +6,20 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from bot.delivery.states import DELIVERED, READ
 from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus
 
 R = Reminder.__table__.c
+MESSAGE = OutboxMessage.__table__.c
 
 
 def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
-    """`planned` counts every reminder ever planned; `waiting` those not sent/failed/skipped yet, of which
-    `skipped_quiet_hours` are held back by quiet hours until the window opens; `delivered`/`read`
-    come from the channels' status callbacks (WhatsApp) or the user opening the chat (console: shown
-    = read); `no_linked_channel` counts employees with a reminder who never wrote to the bot from a
-    channel that vouched for their phone (they are reached only through a phone-addressed channel —
-    WhatsApp by template, the console queue — if one is configured)."""
+    """`planned` counts every reminder ever planned; `waiting` those not sent/failed/skipped yet (planned,
+    or queued in the outbox), of which `skipped_quiet_hours` are held back by quiet hours until the
+    window opens; `delivered`/`read` are the states of their outbox messages (WhatsApp's status
+    callbacks; the console marks a message read when the chat shows it); `no_linked_channel` counts
+    employees with a reminder who never wrote to the bot from a channel that vouched for their phone
+    (they are reached only by WhatsApp's template, if it is configured)."""
     where = [R.campaign == campaign] if campaign else []
     with db.connect() as connection:
         by_status: dict[str, int] = dict(
@@ -30,26 +32,18 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
                 .group_by(R.skip_reason)
             ).all()
         )
-        waiting = by_status.get(ReminderStatus.PLANNED.value, 0) + by_status.get(ReminderStatus.SENDING.value, 0)
+        waiting = by_status.get(ReminderStatus.PLANNED.value, 0) + by_status.get(ReminderStatus.QUEUED.value, 0)
         quiet = connection.execute(
             select(func.count()).where(R.status == ReminderStatus.PLANNED.value, R.deferred_until.is_not(None), *where)
         ).scalar_one()
-        outbox = OutboxMessage.__table__.c
-        status_rows: dict[str | None, int] = dict(
+        states: dict[str, int] = dict(
             connection.execute(
-                select(outbox.delivery_status, func.count())
-                .select_from(Reminder.__table__.join(OutboxMessage.__table__, outbox.id == R.outbox_id))
+                select(MESSAGE.state, func.count())
+                .select_from(Reminder.__table__.join(OutboxMessage.__table__, MESSAGE.reminder_id == R.id))
                 .where(R.status == ReminderStatus.SENT.value, *where)
-                .group_by(outbox.delivery_status)
+                .group_by(MESSAGE.state)
             ).all()
         )
-        console_shown = connection.execute(
-            select(func.count())
-            .select_from(Reminder.__table__.join(OutboxMessage.__table__, outbox.id == R.outbox_id))
-            .where(
-                R.status == ReminderStatus.SENT.value, R.channel == "console", outbox.delivered_at.is_not(None), *where
-            )
-        ).scalar_one()
         employees = select(R.employee_id).where(*where).distinct().subquery()
         no_link = connection.execute(
             select(func.count())
@@ -64,7 +58,6 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
                 )
             )
         ).scalar_one()
-    read = status_rows.get("read", 0) + console_shown
     return {
         "planned": sum(by_status.values()),
         "sent": by_status.get(ReminderStatus.SENT.value, 0),
@@ -72,9 +65,10 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
         "skipped_opted_out": by_skip.get("opted_out", 0),
         "skipped_quiet_hours": quiet,
         "skipped_no_channel": by_skip.get("no_channel", 0),
+        "skipped_shared_phone": by_skip.get("shared_phone", 0),
         "skipped_nothing_pending": by_skip.get("nothing_pending", 0),
         "waiting": waiting,
-        "delivered": status_rows.get("delivered", 0) + read,
-        "read": read,
+        "delivered": states.get(DELIVERED, 0) + states.get(READ, 0),
+        "read": states.get(READ, 0),
         "no_linked_channel": no_link,
     }

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, update
 from sqlmodel import Session, col, or_, select
 
+from bot.delivery.states import REACHED
 from bot.messages import Attachment
 from bot.models import (
     ACTIVE_STATUSES,
@@ -169,9 +170,17 @@ def reply(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
     ticket = _workable(session, ref)
     if ticket.assignee_id is None:
         ticket = claim(session, ref=ref, staff=staff)
-    session.add(TicketMessage(ticket_id=saved_id(ticket), author="staff", staff_id=staff.id, text=text))
+    said = TicketMessage(ticket_id=saved_id(ticket), author="staff", staff_id=staff.id, text=text)
+    session.add(said)
+    session.flush()  # its id: the outbox message delivering it names it, so staff can see how it went
     session.add(
-        OutboxMessage(conversation_id=ticket.conversation_id, kind="staff_reply", text=text, ticket_id=ticket.id)
+        OutboxMessage(
+            conversation_id=ticket.conversation_id,
+            kind="staff_reply",
+            text=text,
+            ticket_id=ticket.id,
+            ticket_message_id=said.id,
+        )
     )
     ticket.status = TicketStatus.WAITING_FOR_USER
     ticket.updated_at = utcnow()
@@ -191,15 +200,12 @@ def add_note(session: Session, *, ref: str, staff: Staff, text: str) -> Ticket:
 
 
 def reply_reached_user(session: Session, ticket: Ticket) -> bool:
-    """Whether a staff reply on this ticket reached the user.
-
-    The one place that knows how delivery is recorded: today a reply is an outbox row, sent once
-    its `delivered_at` is set (a reply held for WhatsApp's 24-hour window, queued or failed is not).
-    """
+    """Whether a staff reply on this ticket reached the user: its outbox message was sent (and maybe
+    delivered or read since); one queued, held for WhatsApp's 24-hour window or failed has not."""
     reached = select(OutboxMessage.id).where(
         OutboxMessage.ticket_id == ticket.id,
         OutboxMessage.kind == "staff_reply",
-        col(OutboxMessage.delivered_at).is_not(None),
+        col(OutboxMessage.state).in_(REACHED),
     )
     return session.exec(reached.limit(1)).first() is not None
 

@@ -2,8 +2,9 @@
 
 A Starlette app served by uvicorn in a background thread on 127.0.0.1 and a free port. It answers
 `/bot<token>/<method>` like the Bot API (`{"ok": true, "result": ...}`), records every request with
-its parameters decoded, and can be told to fail: a 429 with `retry_after`, a 403 for a user who
-blocked the bot, a 400 "chat not found". Nothing here reaches the internet.
+its parameters decoded, and can be told to fail: a 429 with `retry_after`, a 5xx, a 403 for a user who
+blocked the bot, a 400 "chat not found", an answer that hangs; and the whole server can go down
+(connections refused) and come back on the same port. Nothing here reaches the internet.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ class Failure:
 
 
 @dataclass
+class Hang:
+    seconds: float
+    times: int = 1
+
+
+@dataclass
 class FakeBotApi:
     """The server's state, shared between its thread and the tests."""
 
@@ -80,8 +87,10 @@ class FakeBotApi:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)  # users who blocked the bot: 403
     gone: set[int] = field(default_factory=set)  # chats that do not exist: 400
+    hangs: dict[str, list[Hang]] = field(default_factory=dict)
     next_message_id: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ServerThread | None = None  # set by the thread serving it: down() and up()
 
     # What tests use -----------------------------------------------------------------------
 
@@ -97,6 +106,7 @@ class FakeBotApi:
             self.failures.clear()
             self.blocked.clear()
             self.gone.clear()
+            self.hangs.clear()
 
     def fail(
         self,
@@ -111,6 +121,25 @@ class FakeBotApi:
         """The next `times` calls of `method` (to `chat_id`, if given) fail as Telegram would."""
         with self.lock:
             self.failures.setdefault(method, []).append(Failure(status, description, retry_after, times, chat_id))
+
+    def hang(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next `times` calls of `method` answer only after `seconds` (a client's timeout comes first)."""
+        with self.lock:
+            self.hangs.setdefault(method, []).append(Hang(seconds, times))
+
+    def down(self) -> None:
+        """Stop serving: connections are refused until `up`."""
+        assert self.server is not None
+        self.server.stop()
+
+    def up(self) -> None:
+        """Serve again on the same port."""
+        assert self.server is not None
+        self.server.start()
+
+    @property
+    def serving(self) -> bool:
+        return self.server is not None and self.server.thread.is_alive()
 
     def requests(self, method: str | None = None, *, chat_id: int | None = None) -> list[Call]:
         with self.lock:
@@ -143,6 +172,12 @@ class FakeBotApi:
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
         method = request.path_params["method"]
         params = await _params(request)
+        with self.lock:
+            hang = next((hang for hang in self.hangs.get(method, []) if hang.times > 0), None)
+            if hang is not None:
+                hang.times -= 1
+        if hang is not None:
+            await asyncio.sleep(hang.seconds)
         with self.lock:
             call = Call(method, params)
             self.calls.append(call)
@@ -223,29 +258,43 @@ def _error(status: int, description: str, retry_after: int | None = None) -> JSO
 
 
 class ServerThread:
-    """uvicorn serving the fake in a daemon thread, on a socket bound before it starts."""
+    """uvicorn serving the fake in a daemon thread, on a port bound before it starts; it can be stopped
+    (connections refused) and started again on the same port."""
 
     def __init__(self, api: FakeBotApi):
         self.api = api
+        api.server = self
+        self.port = 0
+        self._bind()
+        api.url = f"http://127.0.0.1:{self.port}"
+
+    def _bind(self) -> None:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        host, port = self.socket.getsockname()
-        api.url = f"http://{host}:{port}"
-        config = uvicorn.Config(api.app(), log_level="warning", lifespan="off", access_log=False)
+        self.socket.bind(("127.0.0.1", self.port))
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(self.api.app(), log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
-    def __enter__(self) -> FakeBotApi:
+    def start(self) -> None:
+        if self.thread.ident is not None:  # served before: a fresh socket and server on the same port
+            self._bind()
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the fake Bot API did not start")
             time.sleep(0.01)
-        return self.api
 
-    def __exit__(self, *_exc: object) -> None:
+    def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.socket.close()
+
+    def __enter__(self) -> FakeBotApi:
+        self.start()
+        return self.api
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

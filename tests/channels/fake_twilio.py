@@ -2,11 +2,13 @@
 
 It runs uvicorn on 127.0.0.1 and a free port in a background thread, records every request, answers
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with a message resource shaped like Twilio's,
-and answers errors in Twilio's JSON error format on demand (`fail_next`). Nothing leaves the machine.
+and answers errors in Twilio's JSON error format on demand (`fail_next`: 429, 5xx, permanent codes);
+it can hang (`hang_next`) and go down and come back on the same port. Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import socket
@@ -64,22 +66,29 @@ class FakeTwilio:
     requests: list[Recorded] = field(default_factory=list)
     sids: list[str] = field(default_factory=list)
     _failures: deque[Failure] = field(default_factory=deque)
+    _hangs: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
 
     def __post_init__(self) -> None:
         routes = [Route("/2010-04-01/Accounts/{account}/Messages.json", self._create_message, methods=["POST"])]
         self.app = Starlette(routes=routes)
+        self._bind()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def _bind(self) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", self.port))
         self.port = self._socket.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
 
     def start(self) -> FakeTwilio:
-        """Serve in a background thread; returns once the port accepts connections."""
+        """Serve in a background thread (again on the same port after `stop`); returns once it accepts."""
+        if self._thread.ident is not None:
+            self._bind()
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -94,6 +103,11 @@ class FakeTwilio:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self._socket.close()
+
+    def hang_next(self, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` message creations only after `seconds` (the client times out first)."""
+        with self._lock:
+            self._hangs.extend([seconds] * times)
 
     def fail_next(self, *, code: int, status: int = 400, times: int = 1) -> None:
         """Answer the next `times` message creations with Twilio error `code` (HTTP `status`)."""
@@ -111,6 +125,9 @@ class FakeTwilio:
         with self._lock:
             self.requests.append(recorded)
             failure = self._failures.popleft() if self._failures else None
+            hang = self._hangs.popleft() if self._hangs else None
+        if hang:
+            await asyncio.sleep(hang)
         uri = request.url.path
         if recorded.authorization != _basic(self.account_sid, self.auth_token):
             return _error(Failure(401, 20003), uri)

@@ -15,25 +15,30 @@ from starlette.routing import Route
 from telegram.error import RetryAfter
 
 from bot.channels.telegram import (
-    CALLBACK_DATA_LIMIT,
     MAX_UPDATE_BYTES,
     SECRET_HEADER,
     WEBHOOK_PATH,
+    TelegramChannel,
+    run_polling,
+    set_webhook,
+    telegram_webhook,
+)
+from bot.delivery.worker import Sender
+from bot.messages import Incoming, Option, Reply
+from bot.models import Conversation, Employee, InboundReceipt, OutboxMessage, Ticket, TicketMessage, utcnow
+from bot.providers.telegram import (
+    CALLBACK_DATA_LIMIT,
     HelpdeskRateLimiter,
     TelegramSetupError,
     api_urls,
     callback_data,
     retry_after_seconds,
-    run_polling,
-    set_webhook,
-    telegram_webhook,
+    send_reply,
 )
-from bot.messages import Option, Reply
-from bot.models import Conversation, Employee, InboundReceipt, OutboxMessage, Ticket, TicketMessage
 from bot.tickets import service
 from bot.tickets.staff import add_staff, staff_by_name
 from tests.channels import updates as u
-from tests.channels.conftest import PUBLIC_URL, SECRET, STAFF_CHAT
+from tests.channels.conftest import PUBLIC_URL, SECRET, STAFF_CHAT, deliver
 from tests.channels.fake_bot_api import BOT_ID, BOT_USERNAME
 
 SUNITA = "+919876500001"
@@ -57,7 +62,7 @@ def staff_reply(db_engine, text: str, ref: str = "HD-000001") -> None:
         session.commit()
 
 
-def outbox(db_engine) -> list[OutboxMessage]:
+def messages(db_engine) -> list[OutboxMessage]:
     with Session(db_engine) as session:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
@@ -115,7 +120,7 @@ def test_commands_answer_in_the_language_the_users_app_is_set_to(drive, bot_api)
 
 def test_a_long_reply_is_split_under_telegrams_limit_with_buttons_on_the_last_part(drive, bot_api):
     long = Reply("\n".join(f"line {number}: " + "शब्द " * 40 for number in range(60)), (Option("yes", "Yes"),))
-    drive(lambda channel: channel.send_reply(u.USER, long))
+    drive(lambda channel: send_reply(channel.bot, u.USER, long))
     parts = bot_api.sent(chat_id=u.USER)
     assert len(parts) > 1
     assert all(len(part.text) <= 4096 for part in parts)
@@ -181,7 +186,7 @@ def test_a_voice_note_or_sticker_without_a_ticket_gets_a_polite_answer(drive, bo
 def test_a_repeated_update_is_handled_once(drive, bot_api, db_engine):
     update = u.text("I want to talk to a person")
     drive(lambda channel: say(channel, update, update, json.loads(json.dumps(update))))
-    assert len(bot_api.sent(chat_id=u.USER)) == 1
+    assert len(bot_api.sent(chat_id=u.USER)) == 1  # its reply went out: the stored copy is forgotten
     with Session(db_engine) as session:
         assert len(session.exec(select(Ticket)).all()) == 1
         assert session.exec(select(InboundReceipt.external_id)).all() == [f"{BOT_ID}:{update['update_id']}"]
@@ -197,12 +202,12 @@ def test_a_reply_that_could_not_be_sent_goes_out_through_the_outbox(drive, bot_a
         bot_api.fail("sendMessage", 502, "Bad Gateway")
         await say(channel, u.text("I want to talk to a person"))
         assert len(bot_api.sent(chat_id=u.USER)) == 1  # the failed attempt
-        return await channel.deliver_outbox()
+        return await deliver(channel)
 
     assert drive(scenario) == 1
     delivered = bot_api.sent(chat_id=u.USER)[-1]
     assert "HD-000001" in delivered.text
-    assert [message.kind for message in outbox(db_engine)] == ["bot_reply"]
+    assert [message.kind for message in messages(db_engine)] == ["bot_reply"]
 
 
 def test_every_option_key_fits_in_a_button(brain, engine):
@@ -228,12 +233,13 @@ def test_an_overlong_key_is_answered_as_its_number(drive, bot_api):
 def test_a_staff_reply_is_delivered_to_the_user_and_marked_delivered(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert drive(deliver) == 1
     message = bot_api.sent(chat_id=u.USER)[-1]
     assert message.text.startswith("Helpdesk reply to HD-000001:\nYour certificate is generated now.")
-    [queued] = outbox(db_engine)
-    assert queued.delivered_at is not None and queued.provider_message_id == str(bot_api.next_message_id)
-    assert drive(lambda channel: channel.deliver_outbox()) == 0  # once
+    [queued] = messages(db_engine)
+    assert (queued.state, queued.provider_message_id) == ("sent", str(bot_api.next_message_id))
+    assert queued.sent_at is not None and queued.lease_owner is None
+    assert drive(deliver) == 0  # once
 
 
 def test_a_long_queued_message_is_split(drive, bot_api, db_engine):
@@ -244,14 +250,14 @@ def test_a_long_queued_message_is_split(drive, bot_api, db_engine):
             OutboxMessage(conversation_id=conversation.id, kind="bot_reply", text="Please check these steps. " * 400)
         )
         session.commit()
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert drive(deliver) == 1
     parts = bot_api.sent(chat_id=u.USER)[1:]
     assert len(parts) == 3 and all(0 < len(part.text) <= 4096 for part in parts)
     assert " ".join(part.text for part in parts).count("Please check these steps.") == 400  # cut at spaces
 
 
 @pytest.mark.parametrize("timedeltas", [False, True], ids=["int", "timedelta"])
-def test_flood_control_is_retried_not_failed(drive, bot_api, db_engine, monkeypatch, timedeltas):
+def test_flood_control_is_retried_not_failed(drive, bot_api, db_engine, outbox, monkeypatch, timedeltas):
     if timedeltas:
         monkeypatch.setenv("PTB_TIMEDELTA", "true")  # PTB's coming behaviour: retry_after is a timedelta
     open_ticket_by_telegram(drive)
@@ -259,21 +265,26 @@ def test_flood_control_is_retried_not_failed(drive, bot_api, db_engine, monkeypa
 
     async def scenario(channel):
         bot_api.fail("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
-        delivered = await channel.deliver_outbox()
-        return delivered, channel._pause
+        sender = Sender(channel.outbox, channel.provider)
+        _, recorded = await sender.round()
+        return len(recorded.sent), sender.paused_for
 
     assert drive(scenario, max_retries=0) == (0, 7.0)
-    [queued] = outbox(db_engine)
-    assert queued.failed_at is None and queued.delivered_at is None and queued.claimed_at is None
+    [queued] = messages(db_engine)
+    assert (queued.state, queued.failed_at, queued.sent_at, queued.lease_owner) == ("queued", None, None, None)
     assert "retry after 7 s" in queued.last_error
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert queued.next_attempt_at >= utcnow() + timedelta(seconds=6)  # the wait Telegram asked for
+    assert drive(deliver) == 0  # not before it is over
+    later = utcnow() + timedelta(seconds=8)
+    outbox.clock = lambda: later
+    assert drive(deliver) == 1
 
 
 def test_the_rate_limiter_waits_out_a_short_flood_wait_itself(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
     bot_api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
-    assert drive(lambda channel: channel.deliver_outbox()) == 1  # AIORateLimiter retried after 1 s
+    assert drive(deliver) == 1  # AIORateLimiter retried after 1 s
     assert len(bot_api.sent(chat_id=u.USER)) == 3  # the answer, the 429, the retry
 
 
@@ -284,20 +295,20 @@ def test_a_user_who_cannot_be_reached_fails_permanently(drive, bot_api, db_engin
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
     getattr(bot_api, trouble).add(u.USER)
-    assert drive(lambda channel: channel.deliver_outbox()) == 0
-    [queued] = outbox(db_engine)
-    assert queued.failed_at is not None and queued.delivered_at is None
+    assert drive(deliver) == 0
+    [queued] = messages(db_engine)
+    assert (queued.state, queued.sent_at, queued.attempts) == ("failed", None, 1) and queued.failed_at is not None
     assert queued.last_error.startswith("forbidden" if trouble == "blocked" else "bad request")
-    assert drive(lambda channel: channel.deliver_outbox()) == 0  # never tried again
+    assert drive(deliver) == 0  # never tried again
 
 
 def test_a_network_error_is_retried_next_round(drive, bot_api, db_engine):
     open_ticket_by_telegram(drive)
     staff_reply(db_engine, "Your certificate is generated now.")
     bot_api.fail("sendMessage", 502, "Bad Gateway")
-    assert drive(lambda channel: channel.deliver_outbox()) == 0
-    assert outbox(db_engine)[0].failed_at is None
-    assert drive(lambda channel: channel.deliver_outbox()) == 1
+    assert drive(deliver) == 0
+    assert (messages(db_engine)[0].state, messages(db_engine)[0].failed_at) == ("queued", None)
+    assert drive(deliver) == 1
 
 
 def test_private_chats_are_paced_per_chat_and_groups_by_ptbs_group_limit():
@@ -328,7 +339,7 @@ def test_the_outbox_loop_runs_until_cancelled(drive, bot_api, db_engine):
     staff_reply(db_engine, "Your certificate is generated now.")
 
     async def scenario(channel):
-        loop = asyncio.create_task(channel.run_outbox_loop(interval=0.05))
+        loop = asyncio.create_task(channel.run(interval=0.05))
         await eventually(lambda: len(bot_api.sent(chat_id=STAFF_CHAT)) == 1 and len(bot_api.sent(chat_id=u.USER)) == 2)
         loop.cancel()
         done, _ = await asyncio.wait({loop}, timeout=10)
@@ -416,12 +427,12 @@ def test_set_webhook_refuses_an_unusable_configuration(bot_api, tg_settings, cha
     assert bot_api.requests("setWebhook") == []
 
 
-def test_polling_feeds_the_same_handlers_and_acknowledges_updates(bot_api, engine, tg_settings):
+def test_polling_feeds_the_same_handlers_and_acknowledges_updates(bot_api, engine, tg_settings, outbox):
     first = u.text("otp nahi aa raha")
     bot_api.updates.extend([first, first])  # Telegram may serve an update again
 
     async def main():
-        polling = asyncio.create_task(run_polling(tg_settings, engine, interval=0.05, poll_timeout=1))
+        polling = asyncio.create_task(run_polling(tg_settings, engine, outbox, interval=0.05, poll_timeout=1))
         await eventually(lambda: len(bot_api.sent(chat_id=u.USER)) == 1)
         await eventually(
             lambda: any(
@@ -444,3 +455,86 @@ def test_the_api_base_url_gives_the_file_url():
         "https://api.telegram.org/bot",
         "https://api.telegram.org/file/bot",
     )
+
+
+def test_unreachable_at_start_the_channel_retries_and_its_webhook_says_503_meanwhile(
+    bot_api, engine, tg_settings, outbox
+):
+
+    update = u.text("otp nahi aa raha")
+    headers = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+
+    async def main():
+        channel = TelegramChannel(tg_settings, engine, outbox)
+        app = Starlette(routes=[Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])])
+        app.state.settings, app.state.telegram = tg_settings, channel
+        running = asyncio.create_task(channel.run(interval=0.05))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            await eventually(lambda: bool(bot_api.requests("getMe")) or channel.health.state == "degraded")
+            await asyncio.sleep(0.3)  # a failed getMe or two
+            starting = await client.post(WEBHOOK_PATH, content=json.dumps(update), headers=headers)
+            health = channel.health.state
+            bot_api.up()
+            await eventually(lambda: channel.ready, timeout=15)
+            ready = await client.post(WEBHOOK_PATH, content=json.dumps(update), headers=headers)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        return (
+            starting.status_code,
+            starting.headers.get("retry-after"),
+            health,
+            ready.status_code,
+            channel.health.state,
+        )
+
+    bot_api.down()
+    try:
+        assert asyncio.run(main()) == (503, "5", "degraded", 200, "ok")
+    finally:
+        if not bot_api.serving:
+            bot_api.up()
+    assert len(bot_api.sent(chat_id=u.USER)) == 1  # Telegram's retry of the update was answered once
+
+
+def test_a_deeply_nested_body_is_a_bad_request_and_a_lone_surrogate_is_answered(drive, bot_api, tg_settings):
+    good = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+    nested = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # 200 KB
+    surrogate = json.dumps(u.text("otp nahi aa raha")).replace("otp", "otp \\ud800")  # JSON may carry one
+
+    async def scenario(channel):
+        app = Starlette(routes=[Route(WEBHOOK_PATH, telegram_webhook, methods=["POST"])])
+        app.state.settings, app.state.telegram = tg_settings, channel
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            deep = await client.post(WEBHOOK_PATH, content=nested, headers=good)
+            odd = await client.post(WEBHOOK_PATH, content=surrogate.encode(), headers=good)
+        return deep.status_code, odd.status_code
+
+    assert len(nested) > 200_000 and drive(scenario) == (400, 200)
+    [answer] = bot_api.sent(chat_id=u.USER)
+    assert "ओटीपी नहीं आ रहा" in answer.text  # understood, not the apology
+
+
+def test_a_hanging_bot_api_is_a_failed_send_retried_later(bot_api, engine, tg_settings, db_engine, outbox):
+    from bot.providers.health import Health
+    from bot.providers.telegram import TelegramProvider, application_builder
+
+    async def main():
+        # The production timeout is 15 s; the same classes with half a second.
+        application = application_builder(tg_settings).updater(None).read_timeout(0.5).build()
+        await application.initialize()
+        try:
+            provider = TelegramProvider(application.bot, Health("telegram"))
+            bot_api.hang("sendMessage", 3)
+            _, first = await Sender(outbox, provider).round()
+            _, second = await Sender(outbox, provider).round()
+            return first, second, provider.health.state
+        finally:
+            await application.shutdown()
+
+    engine.handle(Incoming(channel="telegram", user_key=str(u.USER), text="I want to talk to a person"))
+    staff_reply(db_engine, "Your certificate is generated now.")
+    first, second, health = asyncio.run(main())
+    assert (len(first.retrying), len(second.sent), health) == (1, 1, "ok")
+    [message] = messages(db_engine)
+    assert message.state == "sent" and message.attempts == 2 and message.last_error is None

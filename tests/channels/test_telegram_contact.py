@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from telegram import Chat, Contact, Message, Update, User
 
-from bot.channels.telegram import share_phone_keyboard, vouched_phone
+from bot.channels.telegram import vouched_phone
+from bot.providers.telegram import share_phone_keyboard
 
 SENDER = User(id=111, first_name="Sunita", is_bot=False)
 

@@ -6,33 +6,33 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from bot.channels.console import ConsoleChat
 from bot.config import Settings
+from bot.delivery.items import Outcome, Outgoing, Sent
 from bot.dialogue import Engine
-from bot.dialogue.delivery import deliver_now
 from bot.messages import Incoming
 from bot.models import Conversation
-from bot.reminders import ConsoleChannel, plan, send
+from bot.providers.console import ConsoleMailbox
+from bot.reminders import plan, send
 from tests.reminders.helpers import NOON, SUNITA, campaigns, link, seeded, texts
 
 
-class RecordingChannel:
-    """A network channel at the edge (Telegram's place): records what it was asked to send."""
+class RecordingProvider:
+    """A network at the edge (Telegram's place): records what it was asked to send."""
 
-    exactly_once = False
-    by_phone = False
-    creates_conversation = False
+    channel = "telegram"
 
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def deliver(self, message) -> str:
-        self.sent.append(message.text)
-        return f"msg-{len(self.sent)}"
+    async def send(self, item: Outgoing) -> Outcome:
+        self.sent.append(item.reply.text)
+        return Sent(f"msg-{len(self.sent)}")
 
 
-def send_reminders(db, senders) -> None:
+def send_reminders(db, providers) -> None:
     plan(db, campaigns=campaigns(), now=NOON, progress=False)
-    send(db, campaigns=campaigns(), senders=senders, texts=texts(), now=NOON, progress=False)
+    send(db, campaigns=campaigns(), providers=providers, texts=texts(), now=NOON, progress=False)
 
 
 def devanagari(text: str) -> bool:
@@ -44,7 +44,7 @@ def devanagari(text: str) -> bool:
 def test_a_language_neutral_answer_to_a_hindi_reminder_is_answered_in_hindi(brain, db_engine, reply):
     seeded(db_engine)
     link(db_engine, "telegram", "555", SUNITA)  # she shared her phone on Telegram once; no language yet
-    channel = RecordingChannel()
+    channel = RecordingProvider()
     send_reminders(db_engine, {"telegram": channel})
     (reminder,) = channel.sent
     assert devanagari(reminder)
@@ -61,7 +61,7 @@ def test_a_language_neutral_answer_to_a_hindi_reminder_is_answered_in_hindi(brai
 def test_an_english_answer_to_a_reminder_switches_to_english(brain, db_engine):
     seeded(db_engine)
     link(db_engine, "telegram", "555", SUNITA)
-    send_reminders(db_engine, {"telegram": RecordingChannel()})
+    send_reminders(db_engine, {"telegram": RecordingProvider()})
     engine = Engine(brain=brain, db=db_engine, settings=Settings(_env_file=None, default_language="hi"))
     answer = engine.handle(Incoming(channel="telegram", user_key="555", text="how do I download my certificate"))
     assert not devanagari(answer[0].text)
@@ -69,9 +69,9 @@ def test_an_english_answer_to_a_reminder_switches_to_english(brain, db_engine):
 
 def test_the_console_notes_the_reminders_language_and_remembers_it_when_shown(brain, db_engine):
     seeded(db_engine)
-    send_reminders(db_engine, {"console": ConsoleChannel()})
+    send_reminders(db_engine, {"console": ConsoleMailbox()})
     engine = Engine(brain=brain, db=db_engine, settings=Settings(_env_file=None, default_language="en"))
-    (shown,) = deliver_now(engine, channel="console", user_key=SUNITA)
+    (shown,) = ConsoleChat(engine, phone=SUNITA).queued()
     assert devanagari(shown.text)
     answer = engine.handle(Incoming(channel="console", user_key=SUNITA, text="ok", verified_phone=SUNITA))
     assert devanagari(answer[0].text), answer[0].text

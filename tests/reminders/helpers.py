@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from bot.config import PROJECT_ROOT
 from bot.i18n import Texts
-from bot.models import Conversation, Reminder
+from bot.models import Conversation, Person, Reminder
 from bot.reminders import load_campaigns
 from bot.seed import seed_database
 
@@ -49,8 +49,7 @@ def link(db, channel: str, user_key: str, phone: str, **values) -> int:
 
 
 def opt_out(db, phone: str) -> None:
+    """The person with this phone said STOP (on whichever channel)."""
     with Session(db) as session:
-        for conversation in session.exec(select(Conversation).where(Conversation.verified_phone == phone)).all():
-            conversation.reminders_opted_out = True
-            session.add(conversation)
+        session.merge(Person(phone=phone, reminders_opted_out=True))
         session.commit()

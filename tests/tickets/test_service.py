@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.conversations import lock_conversations
-from bot.models import OutboxMessage, Ticket, TicketEvent, utcnow
+from bot.delivery.states import as_shown
+from bot.models import Conversation, OutboxMessage, Ticket, TicketEvent, TicketMessage, utcnow
 from bot.tickets import service
 from bot.tickets.staff import add_staff, staff_by_name
 
@@ -121,9 +122,9 @@ def test_queue_filters(db_engine):
 
 
 def reach_user(session: Session, ref: str = "HD-000001") -> None:
-    """The user's channel took the reply: the outbox row is marked delivered."""
+    """The user's channel took the reply: the outbox row is marked sent."""
     for message in session.exec(select(OutboxMessage).where(OutboxMessage.kind == "staff_reply")):
-        message.delivered_at = utcnow()
+        message.state, message.sent_at = "sent", utcnow()
 
 
 def test_resolving_needs_a_reply_that_reached_the_user_or_a_reason(desk):
@@ -157,10 +158,12 @@ def test_a_held_or_failed_reply_has_not_reached_the_user(desk):
     with Session(desk) as session:
         service.reply(session, ref="HD-000001", staff=staff_by_name(session, name="desk1"), text="Try now.")
         [message] = session.exec(select(OutboxMessage)).all()
-        message.delivery_status = "held"
+        message.state = "held"
         assert not service.reply_reached_user(session, service.get_ticket(session, ref="HD-000001"))
-        message.failed_at = utcnow()
+        message.state, message.last_error = "failed", "forbidden: bot was blocked by the user"
         assert not service.reply_reached_user(session, service.get_ticket(session, ref="HD-000001"))
+        message.state = "delivered"
+        assert service.reply_reached_user(session, service.get_ticket(session, ref="HD-000001"))
 
 
 def test_several_statuses_search_and_counts(db_engine):
@@ -203,3 +206,18 @@ def test_a_ticket_carries_the_turns_before_it_with_their_time_and_taps(db_engine
         service.add_user_message(session, ticket=ticket, text="course POSH, completed on 1 Nov")
         session.flush()
         assert service.first_messages(session, [ticket])[ticket.id].text == "course POSH, completed on 1 Nov"
+
+
+def test_a_staff_reply_names_the_outbox_message_that_delivers_it(db_engine):
+    with Session(db_engine) as session:
+        conversation = Conversation(channel="telegram", user_key="7001")
+        session.add(conversation)
+        session.flush()
+        ticket = service.open_ticket(session, conversation=conversation, employee_id=None, category="general",
+                                     reason="asked", sla=timedelta(hours=24), prefix="HD-")  # fmt: skip
+        desk = add_staff(session, name="desk1", password=None)
+        service.reply(session, ref=ticket.ref, staff=desk, text="Done.")
+        session.commit()
+        said = session.exec(select(TicketMessage).where(TicketMessage.author == "staff")).one()
+        message = session.exec(select(OutboxMessage).where(OutboxMessage.ticket_message_id == said.id)).one()
+        assert (message.kind, as_shown(message.state), message.last_error) == ("staff_reply", "queued", None)

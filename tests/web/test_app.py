@@ -41,7 +41,7 @@ def samples(text: str) -> dict[str, float]:
 
 def test_health_check_asks_the_database(db_engine, settings, tmp_path: Path):
     response = TestClient(create_app(settings=settings, db=db_engine)).get("/healthz")
-    assert (response.status_code, response.text) == (200, "ok")
+    assert (response.status_code, response.json()) == (200, {"database": "ok"})
     unreachable = create_db_engine(f"sqlite:///{tmp_path}/no/such/folder/helpdesk.db")
     response = TestClient(create_app(settings=settings, db=unreachable)).get("/healthz")
     assert response.status_code == 503

@@ -78,8 +78,8 @@ def test_signed_whatsapp_gets_hindi_twiml_once_and_bad_requests_are_refused(serv
     first = signed_post(base, params)
     assert first.status_code == 200 and first.headers["content-type"].startswith("application/xml")
     assert "सर्टिफिकेट डाउनलोड" in first.text and "<Message>" in first.text
-    again = signed_post(base, params)
-    assert again.status_code == 200 and again.text.endswith("<Response />")
+    again = signed_post(base, params)  # Twilio's retry: the same response, nothing handled twice
+    assert again.status_code == 200 and again.text == first.text
     assert signed_post(base, {**params, "MessageSid": "SM" + "2" * 32}, signature="forged").status_code == 403
     wrong_secret = httpx.post(f"{base}/telegram/webhook", json={"update_id": 1},
                               headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})  # fmt: skip
@@ -99,7 +99,7 @@ def test_signed_whatsapp_gets_hindi_twiml_once_and_bad_requests_are_refused(serv
 
 def test_health_and_a_clean_stop_on_sigterm(server):
     base, process = server
-    assert httpx.get(f"{base}/healthz").text == "ok"
+    assert httpx.get(f"{base}/healthz").json() == {"database": "ok"}  # no channel configured here
     assert httpx.get(f"{base}/staff/", follow_redirects=False).status_code in (302, 303, 307)
     process.send_signal(signal.SIGTERM)
     # uvicorn finishes in-flight requests, runs the shutdown, then re-raises the signal it caught.

@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from bot.channels.console import ConsoleChat
 from bot.db import session_scope
 from bot.dialogue import Engine as DialogueEngine
-from bot.dialogue.delivery import deliver_now
 from bot.models import Conversation, utcnow
 from bot.tickets import service
 from bot.tickets.staff import staff_by_name
@@ -67,7 +67,7 @@ def staff_id(db_engine: Engine, name: str) -> int:
 
 def reply_reaches_user(engine: DialogueEngine, user_key: str = PHONE) -> None:
     """The user opens their console chat, where queued replies are shown: they reached the user."""
-    assert deliver_now(engine, channel="console", user_key=user_key)
+    assert ConsoleChat(engine, phone=user_key).queued()
 
 
 def open_tickets(db_engine: Engine) -> dict[str, str]:

@@ -20,10 +20,10 @@ from sqlmodel import select
 
 from bot import db
 from bot.brain import Brain
+from bot.channels.console import ConsoleChat
 from bot.config import PROJECT_ROOT, Settings
 from bot.db import session_scope
 from bot.dialogue import Engine as DialogueEngine
-from bot.dialogue.delivery import deliver_now
 from bot.messages import Incoming
 from bot.models import CannedAnswer, Employee, OutboxMessage, StaffEvent, Ticket, TicketEvent, TicketMessage, utcnow
 from bot.tickets.staff import add_staff
@@ -215,7 +215,7 @@ def test_staff_work_a_ticket_on_a_phone(browser, server, database, dialogue, tic
 
     page.get_by_role("button", name="Resolve", exact=True).click()  # the reply is only queued so far
     expect(page.get_by_role("alert")).to_contain_text(f"{ticket_ref} has no reply that reached the user yet")
-    assert deliver_now(dialogue, channel="console", user_key=USER)  # the user opens their chat and reads it
+    assert ConsoleChat(dialogue, phone=USER).queued()  # the user opens their chat and reads it
     page.goto(f"{server}/staff/tickets/{ticket_ref}")
     submit(page, "Resolve", f"{ticket_ref} resolved; the user is asked for a rating.")
     expect(page.get_by_role("heading", name=ticket_ref)).to_contain_text("resolved")

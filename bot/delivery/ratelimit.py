@@ -9,6 +9,7 @@ keep their clocks in sync (NTP): a skewed clock only refills late, it never over
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -16,20 +17,20 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.models import ReminderRate
+from bot.models import SendRate
 
 BLOCK_SECONDS = 0.1
 
 _REFILLED = "(CASE WHEN tokens + :rate * (CASE WHEN :now > stamp THEN :now - stamp ELSE 0 END) > :cap THEN :cap " \
             "ELSE tokens + :rate * (CASE WHEN :now > stamp THEN :now - stamp ELSE 0 END) END)"  # fmt: skip
 _TAKE = text(
-    f"UPDATE reminder_rate SET tokens = {_REFILLED} - :n, stamp = CASE WHEN :now > stamp THEN :now ELSE stamp END "
+    f"UPDATE send_rate SET tokens = {_REFILLED} - :n, stamp = CASE WHEN :now > stamp THEN :now ELSE stamp END "
     f"WHERE channel = :channel AND {_REFILLED} >= :n"
 )
 
 
 class RateLimiter:
-    """`acquire(channel, n)` blocks until `n` sends on that channel are allowed; no rate: no limit."""
+    """`wait(channel, n)` returns when `n` sends on that channel are allowed; no rate: no limit."""
 
     def __init__(
         self,
@@ -37,12 +38,10 @@ class RateLimiter:
         rates: dict[str, float | None],
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         self.db = db
         self.rates = {channel: rate for channel, rate in rates.items() if rate}
         self.clock = clock
-        self.sleep = sleep
         self._ready: set[str] = set()
 
     def block(self, channel: str) -> int | None:
@@ -71,25 +70,26 @@ class RateLimiter:
             if connection.execute(_TAKE, params).rowcount:
                 return 0.0
             tokens, stamp = connection.execute(
-                text("SELECT tokens, stamp FROM reminder_rate WHERE channel = :channel"), {"channel": channel}
+                text("SELECT tokens, stamp FROM send_rate WHERE channel = :channel"), {"channel": channel}
             ).one()
         available: float = min(params["cap"], tokens + rate * max(params["now"] - stamp, 0.0))
         return max((n - available) / rate, 0.001)
 
-    def acquire(self, channel: str, n: int = 1) -> None:
-        while (wait := self.try_acquire(channel, n)) > 0:
-            self.sleep(wait)
+    async def wait(self, channel: str, n: int = 1) -> None:
+        """Take `n` tokens, waiting as long as the bucket says (the database in a thread, the waits as sleeps)."""
+        if self.rates.get(channel) is None:
+            return
+        while (pause := await asyncio.to_thread(self.try_acquire, channel, n)) > 0:
+            await asyncio.sleep(pause)
 
     def _ensure(self, channel: str) -> None:
         if channel in self._ready:
             return
         try:
             with self.db.begin() as connection:
-                if not connection.execute(
-                    text("SELECT 1 FROM reminder_rate WHERE channel = :c"), {"c": channel}
-                ).first():
+                if not connection.execute(text("SELECT 1 FROM send_rate WHERE channel = :c"), {"c": channel}).first():
                     connection.execute(
-                        ReminderRate.__table__.insert().values(channel=channel, tokens=0.0, stamp=float(self.clock()))
+                        SendRate.__table__.insert().values(channel=channel, tokens=0.0, stamp=float(self.clock()))
                     )
         except IntegrityError:
             pass  # another sender made it first
