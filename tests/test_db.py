@@ -109,3 +109,15 @@ def test_the_outbox_migration_keeps_what_was_queued_sent_held_and_failed(tmp_pat
         assert run("SELECT status FROM reminder ORDER BY id").scalars().all() == ["sent", "planned"]
         assert tuple(run("SELECT phone, reminders_opted_out, lang FROM person").one()) == ("+919876500001", 1, "en")
     engine.dispose()
+
+
+def test_the_case_blind_employee_indexes_survive_every_migration(tmp_path):
+    """SQLite rebuilds a table to drop a column (0005 drops employee.preferred_lang) and cannot reflect an
+    index on an expression, so a rebuild after 0006 would lose the lower(district) indexes unnoticed."""
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    db.upgrade(url)
+    engine = db.create_db_engine(url)
+    with engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars().all()
+    engine.dispose()
+    assert {"ix_employee_district_key", "ix_employee_department_key"} <= set(names)
