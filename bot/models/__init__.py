@@ -3,6 +3,7 @@
 from bot.models.access import LoginThrottle, StaffEvent, StaffSession
 from bot.models.base import TableModel, id_col, saved_id, utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
+from bot.models.imports import ACTIVE_IMPORT_STATUSES, ImportJob, ImportRejects, ImportStatus
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.reminders import Reminder, ReminderRate, ReminderStatus
 from bot.models.tickets import (
@@ -17,6 +18,7 @@ from bot.models.tickets import (
 )
 
 __all__ = [
+    "ACTIVE_IMPORT_STATUSES",
     "ACTIVE_STATUSES",
     "CannedAnswer",
     "Conversation",
@@ -24,6 +26,9 @@ __all__ = [
     "Employee",
     "Enrolment",
     "EnrolmentStatus",
+    "ImportJob",
+    "ImportRejects",
+    "ImportStatus",
     "InboundReceipt",
     "LoginThrottle",
     "OutboxMessage",
