@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
+from urllib.parse import quote
 
 from starlette.responses import StreamingResponse
 
@@ -35,7 +37,9 @@ def csv_lines(rows: Iterable[Sequence[Cell]]) -> str:
 
 def file_name(*words: str) -> str:
     """A download's name from words: letters (any script), digits and dashes, e.g. `pending-district-raipur.csv`."""
-    slug = "-".join(re.sub(r"[^\w]+", "-", word.casefold()).strip("-_") for word in words if word)
+    joined = "-".join(word.casefold() for word in words if word)
+    text = "".join(char if unicodedata.category(char)[0] in "LMN" else "-" for char in joined)
+    slug = re.sub("-{2,}", "-", text).strip("-")  # letters with their vowel signs (M), as Hindi needs
     return (slug or "export")[:120] + ".csv"
 
 
@@ -51,6 +55,7 @@ def csv_download(chunks: AsyncIterator[str], name: str) -> StreamingResponse:
 
 
 def attachment(name: str) -> dict[str, str]:
-    """Headers that make the browser save the response as this file (its name in ASCII; others become `_`)."""
+    """Headers that make the browser save the response as this file: the name as written (RFC 6266), and
+    in ASCII for old clients (other letters as `_`)."""
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
-    return {"Content-Disposition": f'attachment; filename="{ascii_name}"'}
+    return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}

@@ -184,6 +184,19 @@ def test_an_administrator_may_roll_records_back_deliberately(app, officers, db_e
         assert event.detail.endswith("allowing rollback")
 
 
+def test_a_hindi_file_name_is_kept_as_written(app, officers):
+    raipur = staff_client(app, "raipur")
+    job = upload(raipur, report_csv([*RAIPUR_ROWS, BAD_ROW]), name="रायपुर नवंबर.csv").headers["location"]
+    finished(raipur, job)
+    assert "रायपुर नवंबर.csv" in raipur.get("/staff/imports").text
+    disposition = raipur.get(f"{job}/rejects.csv").headers["content-disposition"]
+    assert disposition == (
+        'attachment; filename="______-_____-rejects.csv"; '
+        "filename*=UTF-8''%E0%A4%B0%E0%A4%BE%E0%A4%AF%E0%A4%AA%E0%A5%81%E0%A4%B0-%E0%A4%A8%E0%A4%B5%E0%A4%82%E0%A4%AC"
+        "%E0%A4%B0-rejects.csv"
+    )
+
+
 def test_a_report_the_importer_refuses_shows_why(app, officers):
     raipur = staff_client(app, "raipur")
     job = upload(raipur, b"Name,Mobile\nAsha,9876500001\n", name="wrong.csv").headers["location"]
