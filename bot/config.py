@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # iGOT reports uploaded in the console: the largest file accepted (MB), and the folder an upload is
     # written to while it is imported, then deleted (default: the system's temporary folder).
     import_max_upload_mb: int = Field(default=200, ge=1, examples=[200])
-    import_upload_dir: Path | None = None
+    import_upload_dir: Path | None = Field(default=None, examples=["/srv/helpdesk/uploads"])
 
     # `/metrics` answers only requests carrying `Authorization: Bearer <this token>`; unset: it is off.
     metrics_token: str | None = None
