@@ -40,19 +40,29 @@ INTERRUPTED = (
 
 @dataclass(frozen=True)
 class Worker:
-    """The process that runs a job."""
+    """The process that runs a job: where (`this_host()`) and its process id there."""
 
     host: str
     pid: int
 
     @classmethod
     def this(cls) -> Worker:
-        return cls(socket.gethostname(), os.getpid())
+        return cls(this_host(), os.getpid())
+
+
+def this_host() -> str:
+    """This machine, and the process-id namespace in it: containers may share a host name, but a pid
+    means something only within its own namespace."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # not Linux: the host name alone
+        return socket.gethostname()
+    return f"{socket.gethostname()}/pid:{namespace}"
 
 
 def worker_gone(worker: Worker) -> bool:
-    """Whether the process is known to be gone: only a process on this machine can be checked."""
-    if worker.host != socket.gethostname() or worker.pid <= 0:
+    """Whether the process is known to be gone: only a process seen from here can be checked."""
+    if worker.host != this_host() or worker.pid <= 0:
         return False
     try:
         os.kill(worker.pid, 0)
