@@ -137,6 +137,24 @@ def test_a_file_over_the_limit_is_refused_before_it_is_kept(app, officers, db_en
     assert list(uploads.iterdir()) == []
 
 
+def test_a_file_sent_without_its_size_is_stopped_when_it_passes_the_limit(app, officers, db_engine, uploads):
+    boss = staff_client(app, "boss")
+    token = csrf_of(boss.get("/staff/imports").text)
+
+    def body():  # chunked: no Content-Length to refuse it by, so the bytes are counted as they come
+        yield (f'--b0\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n--b0\r\n'
+               'Content-Disposition: form-data; name="report"; filename="big.csv"\r\n\r\n').encode()  # fmt: skip
+        yield STATE_REPORT
+        for _ in range(20):
+            yield b"x" * 2**16
+        yield b"\r\n--b0--\r\n"
+
+    response = boss.post("/staff/imports", content=body(), headers={"content-type": "multipart/form-data; boundary=b0"})
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413 and "larger than the limit of 1 MB" in response.text
+    assert list(uploads.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("name", "fields", "status", "message"),
     [
