@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # PUBLIC_BASE_URL is https. Set it to true behind an https proxy that has no PUBLIC_BASE_URL.
     staff_cookie_secure: bool | None = None
 
+    # iGOT reports uploaded in the console: the largest file accepted (MB), and the folder an upload is
+    # written to while it is imported, then deleted (default: the system's temporary folder).
+    import_max_upload_mb: int = Field(default=200, ge=1, examples=[200])
+    import_upload_dir: Path | None = Field(default=None, examples=["/srv/helpdesk/uploads"])
+
     # `/metrics` answers only requests carrying `Authorization: Bearer <this token>`; unset: it is off.
     metrics_token: str | None = None
 
@@ -96,6 +101,13 @@ class Settings(BaseSettings):
     @classmethod
     def _window(cls, value: str) -> str:
         parse_window(value)
+        return value
+
+    @field_validator("import_upload_dir")
+    @classmethod
+    def _folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"'{value}' is not an existing folder; create it or leave the setting unset")
         return value
 
     @field_validator("ticket_sla_hours_by_category", "twilio_reply_waiting_templates", mode="before")

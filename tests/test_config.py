@@ -61,6 +61,12 @@ def test_defaults_are_valid(environment):
         ),
         ("TICKET_SLA_HOURS_BY_CATEGORY", '{"certificate": "two days"}', "TICKET_SLA_HOURS_BY_CATEGORY['certificate']:"),
         ("TWILIO_REPLY_WAITING_TEMPLATES", '["HX1"]', "TWILIO_REPLY_WAITING_TEMPLATES: ['HX1'] is not valid"),
+        ("IMPORT_MAX_UPLOAD_MB", "0", "IMPORT_MAX_UPLOAD_MB: '0' is not valid (input should be greater than or equal"),
+        (
+            "IMPORT_UPLOAD_DIR",
+            "/no/such/folder",
+            "IMPORT_UPLOAD_DIR: '/no/such/folder' is not an existing folder; create it or leave the setting unset",
+        ),
     ],
 )
 def test_a_bad_value_is_named_with_what_a_good_one_looks_like(environment, variable, value, message):

@@ -21,6 +21,7 @@ from sqlmodel import col
 from bot.models import Role, Staff
 
 TICKET_ROLES = frozenset({Role.STAFF, Role.ADMIN})
+REPORT_ROLES = frozenset({Role.NODAL, Role.ADMIN})  # employee reports and imports, within `scope_of`
 ALL_ROLES = frozenset(Role)
 
 

@@ -3,6 +3,7 @@
 from bot.models.access import LoginThrottle, StaffEvent, StaffSession
 from bot.models.base import TableModel, id_col, saved_id, utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
+from bot.models.imports import ACTIVE_IMPORT_STATUSES, ImportJob, ImportRejects, ImportStatus
 from bot.models.people import Person
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.reminders import Reminder, ReminderStatus, SendRate
@@ -18,6 +19,7 @@ from bot.models.tickets import (
 )
 
 __all__ = [
+    "ACTIVE_IMPORT_STATUSES",
     "ACTIVE_STATUSES",
     "CannedAnswer",
     "Conversation",
@@ -25,6 +27,9 @@ __all__ = [
     "Employee",
     "Enrolment",
     "EnrolmentStatus",
+    "ImportJob",
+    "ImportRejects",
+    "ImportStatus",
     "InboundReceipt",
     "LoginThrottle",
     "OutboxMessage",

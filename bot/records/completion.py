@@ -18,14 +18,14 @@ given); `None` for both is everyone, an empty collection no one.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Table, and_, case, false, func, null, select
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, case, false, func, literal, null, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.models import Course, Employee, Enrolment, EnrolmentStatus
@@ -36,6 +36,7 @@ COURSES: Table = Course.__table__
 ENROLMENTS: Table = Enrolment.__table__
 COMPLETED = EnrolmentStatus.COMPLETED.value
 MAX_PAGE_SIZE = 500
+PendingKey = tuple[str, int]  # an employee's place in the pending list: name, then id
 
 
 class GroupBy(StrEnum):
@@ -150,27 +151,68 @@ def pending_employees(
     """
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page must be 1 or more and page_size 1 to {MAX_PAGE_SIZE}")
+    pending = _pending(by, group)
+    with_pending = _in_scope(_with_pending(pending), districts, departments)
+    total = session.execute(select(func.count()).select_from(with_pending.subquery())).scalar_one()
+    people = session.execute(_people(with_pending).limit(page_size).offset((page - 1) * page_size)).all()
+    return PendingPage(_described(session, people, pending, today), total, page, page_size)
+
+
+def pending_after(
+    session: Session,
+    *,
+    today: date,
+    by: GroupBy | None = None,
+    group: str | None = None,
+    districts: Collection[str] | None = None,
+    departments: Collection[str] | None = None,
+    after: PendingKey | None = None,
+    limit: int = MAX_PAGE_SIZE,
+) -> tuple[tuple[PendingEmployee, ...], PendingKey | None]:
+    """`pending_employees`' list read from a place on (for exports of all of it, however long): up to
+    `limit` employees after the key `after` (None: from the start), and the key to go on from (None: done)."""
+    pending = _pending(by, group)
+    query = _people(_in_scope(_with_pending(pending), districts, departments))
+    if after is not None:
+        query = query.where(tuple_(EMPLOYEES.c.name, EMPLOYEES.c.id) > tuple_(literal(after[0]), literal(after[1])))
+    people = session.execute(query.limit(limit)).all()
+    following = (people[-1].name, people[-1].id) if len(people) == limit else None
+    return _described(session, people, pending, today), following
+
+
+def _pending(by: GroupBy | None, group: str | None) -> ColumnElement[bool]:
+    """Mandatory enrolments not completed, of the group (with `by`)."""
     pending = and_(ENROLMENTS.c.mandatory.is_(True), ENROLMENTS.c.status != COMPLETED)
     if by is not None:
         column = _group_column(by)
         pending = and_(pending, _normalised(column).is_(None) if group is None else _normalised(column) == _key(group))
-    with_pending = (
+    return pending
+
+
+def _with_pending(pending: ColumnElement[bool]) -> Select[Any]:
+    """The ids of employees with such enrolments."""
+    return (
         select(ENROLMENTS.c.employee_id)
         .join(COURSES, COURSES.c.id == ENROLMENTS.c.course_id)
         .join(EMPLOYEES, EMPLOYEES.c.id == ENROLMENTS.c.employee_id)
         .where(pending)
         .distinct()
     )
-    with_pending = _in_scope(with_pending, districts, departments)
-    total = session.execute(select(func.count()).select_from(with_pending.subquery())).scalar_one()
-    people = session.execute(
+
+
+def _people(with_pending: Select[Any]) -> Select[Any]:
+    return (
         select(EMPLOYEES.c.id, EMPLOYEES.c.name, EMPLOYEES.c.phone, EMPLOYEES.c.designation, EMPLOYEES.c.department,
                EMPLOYEES.c.district)
         .where(EMPLOYEES.c.id.in_(with_pending))
         .order_by(EMPLOYEES.c.name, EMPLOYEES.c.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).all()  # fmt: skip
+    )  # fmt: skip
+
+
+def _described(
+    session: Session, people: Sequence[Row[Any]], pending: ColumnElement[bool], today: date
+) -> tuple[PendingEmployee, ...]:
+    """These employees with their pending courses (the enrolments `pending` selects), phones masked."""
     courses: dict[int, list[PendingCourse]] = {person.id: [] for person in people}
     rows = session.execute(
         select(ENROLMENTS.c.employee_id, COURSES.c.name, ENROLMENTS.c.status, ENROLMENTS.c.progress,
@@ -182,7 +224,7 @@ def pending_employees(
     )  # fmt: skip
     for employee_id, name, status, progress, end in rows:
         courses[employee_id].append(PendingCourse(name, status, progress, end, end is not None and end < today))
-    employees = tuple(
+    return tuple(
         PendingEmployee(
             name=person.name,
             phone=mask_phone(person.phone) if person.phone else None,
@@ -193,7 +235,6 @@ def pending_employees(
         )
         for person in people
     )
-    return PendingPage(employees, total, page, page_size)
 
 
 def _group_column(by: GroupBy) -> ColumnElement[Any]:

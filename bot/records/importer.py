@@ -3,6 +3,10 @@
 Each block is one transaction, so an interrupted import leaves only whole blocks behind; since every
 row is an upsert that never runs an enrolment backwards, running the same file again finishes the job
 without duplicating or undoing anything.
+
+An import may be limited to a scope (a nodal officer's districts/departments): a row must then name a
+district and department within it, and an employee it matches must be recorded within it already;
+other rows are rejected, so nobody rewrites the records of a district they may not see.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
+from bot.access.roles import Scope
 from bot.models import Employee, utcnow
 from bot.phones import mask_phone
 from bot.records.columns import BlockReader, Rejected, RowBlock
@@ -48,6 +53,7 @@ class ImportSummary:
     unchanged: int = 0
     ignored_older: int = 0  # enrolment rows older than what is stored (see bot.records.upsert)
     rejected: int = 0
+    outside_scope: int = 0  # of the rejected: rows outside the import's scope
     employees_added: int = 0
     employees_updated: int = 0
     courses_added: int = 0
@@ -66,8 +72,9 @@ def import_report(
     batch_size: int = BATCH_SIZE,
     allow_rollback: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    scope: Scope | None = None,
 ) -> ImportSummary:
-    """Upsert employees, courses and enrolments from an iGOT enrolment report CSV."""
+    """Upsert employees, courses and enrolments from an iGOT enrolment report CSV (within `scope`, if given)."""
     total_bytes = path.stat().st_size
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -79,7 +86,9 @@ def import_report(
             raise ReportError(
                 f"{path}: missing required column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}"
             )
-        run = _ImportRun(engine, columns, allow_rollback=allow_rollback)
+        if scope is not None:
+            _check_scope_columns(path, columns, scope)
+        run = _ImportRun(engine, columns, allow_rollback=allow_rollback, scope=scope)
         with _RejectsFile(path, header) as rejects, _no_cycle_collection():
             try:
                 batch = _Batch()
@@ -104,6 +113,31 @@ def import_report(
     summary.shared_phones = run.shared_phones()
     summary.rejects_path = rejects.path
     return summary
+
+
+def _check_scope_columns(path: Path, columns: dict[str, int], scope: Scope) -> None:
+    """A scoped import needs the columns its rows are judged by (else every row would be rejected)."""
+    if scope.nothing:
+        raise ReportError(f"{path}: this account may import no rows (it has no districts or departments)")
+    absent = [name for name, names in (("District", scope.districts), ("Department", scope.departments))
+              if names and name not in columns]  # fmt: skip
+    if absent:
+        raise ReportError(
+            f"{path}: no {' or '.join(absent)} column; this account imports only rows within {scope.describe()}, "
+            "which the report must name in each row"
+        )
+
+
+def outside_reason(scope: Scope, district: str | None, department: str | None) -> str:
+    """Why a row is outside the scope, naming only what the row itself says."""
+    named = []
+    for column, value, names in (
+        ("District", district, scope.districts),
+        ("Department", department, scope.departments),
+    ):
+        if names and (value or "").casefold() not in names:
+            named.append(f"{column} '{value}'" if value else f"{column} is empty")
+    return f"{' and '.join(named)}: this account imports only rows within {scope.describe()}"
 
 
 @contextmanager
@@ -244,9 +278,11 @@ class _ImportRun:
     than it overlaps.
     """
 
-    def __init__(self, engine: Engine, columns: dict[str, int], *, allow_rollback: bool):
+    def __init__(self, engine: Engine, columns: dict[str, int], *, allow_rollback: bool, scope: Scope | None):
         self.engine = engine
         self.allow_rollback = allow_rollback
+        self.scope = scope
+        self._within = None if scope is None else scope.condition(EMPLOYEES.c.district, EMPLOYEES.c.department)
         self.summary = ImportSummary()
         self._reader = BlockReader(columns)
         with engine.connect() as connection:
@@ -259,6 +295,8 @@ class _ImportRun:
         """Read and check a chunk against the file so far."""
         block, rejects = self._reader.read(lines, rows)
         self.summary.rows_read += len(block) + len(rejects)
+        if self.scope is not None:
+            block = self._within_scope(self.scope, block, rejects)
         keys = [f"id:{external_id}" if external_id else f"phone:{phone}"
                 for external_id, phone in zip(block.external_id, block.phone, strict=True)]  # fmt: skip
         courses = self._courses_of(block)
@@ -295,7 +333,9 @@ class _ImportRun:
                 ))  # fmt: skip
                 load(connection, EMPLOYEE_STAGE, employees)
                 load(connection, ENROLMENT_STAGE, enrolments)
-                outcome = upsert_block(connection, allow_rollback=self.allow_rollback, now=utcnow())
+                outcome = upsert_block(
+                    connection, allow_rollback=self.allow_rollback, now=utcnow(), within=self._within
+                )
             self._count(outcome)
             batch.rejects += [
                 Rejected(block.lines[position], outcome.rejected_slots[slot], block.cells[position])
@@ -308,6 +348,21 @@ class _ImportRun:
                 for position, first in outcome.repeated_rows.items()
             ]  # fmt: skip
         return sorted(batch.rejects, key=lambda reject: reject.line)
+
+    def _within_scope(self, scope: Scope, block: RowBlock, rejects: list[Rejected]) -> RowBlock:
+        """The rows that name a district and department within the scope; the others rejected."""
+        places = list(zip(block.district, block.department, strict=True))
+        covered = {place: scope.covers(district=place[0], department=place[1]) for place in set(places)}
+        if all(covered.values()):
+            return block
+        kept = []
+        for position, place in enumerate(places):
+            if covered[place]:
+                kept.append(position)
+            else:
+                rejects.append(Rejected(block.lines[position], outside_reason(scope, *place), block.cells[position]))
+        self.summary.outside_scope += len(places) - len(kept)
+        return block.keep(kept)
 
     def _courses_of(self, block: RowBlock) -> list[int | str]:
         """Each row's course in the catalogue, or why its name is not enough."""
@@ -372,6 +427,7 @@ class _ImportRun:
         summary.updated += outcome.updated
         summary.unchanged += outcome.unchanged
         summary.ignored_older += outcome.older
+        summary.outside_scope += outcome.outside_scope
         summary.employees_added += outcome.employees_added
         summary.employees_updated += outcome.employees_updated
 

@@ -11,6 +11,9 @@ An enrolment row is *older* than the stored one, and left alone, when
 A row of a newer batch replaces the stored one whole (the batch starts fresh); a row of the same
 batch replaces it too, keeping the stored `Batch_Id` and `Enrolled_On` when the row has none.
 `allow_rollback` takes every row as it is, for a deliberate correction.
+
+`within` (a condition on `employee`) limits a block to employees recorded within a nodal officer's
+scope: the rows of anyone else found by id or phone are refused, and nothing of theirs changes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    not_,
     or_,
     select,
     tuple_,
@@ -63,11 +67,20 @@ class BlockOutcome:
     updated: int = 0
     unchanged: int = 0
     older: int = 0
+    outside_scope: int = 0  # rows refused because their employee is recorded outside `within`
     rejected_slots: dict[int, str] = field(default_factory=dict)  # employee slot -> why its rows are refused
     repeated_rows: dict[int, int] = field(default_factory=dict)  # position -> the earlier one of its course
 
 
-def upsert_block(connection: Connection, *, allow_rollback: bool, now: datetime) -> BlockOutcome:
+OUTSIDE_SCOPE = (
+    "this employee (found by External_System_Id or phone) is recorded outside what this account may import; "
+    "an administrator can import this row"
+)  # never which district or department the employee is in: the importer may not see that
+
+
+def upsert_block(
+    connection: Connection, *, allow_rollback: bool, now: datetime, within: ColumnElement[bool] | None = None
+) -> BlockOutcome:
     """Employees and enrolments of the staged block into the tables; what happened to them."""
     outcome = BlockOutcome()
     stamp = bindparam("now", now, type_=ENROLMENTS.c.updated_at.type)
@@ -87,6 +100,9 @@ def upsert_block(connection: Connection, *, allow_rollback: bool, now: datetime)
     found_without_id, clashes = _match_by_phone(connection, with_external_id=False)
     outcome.rejected_slots |= clashes
     outcome.employees_added += _insert_new_employees(connection, stamp, with_external_id=False)
+    if within is not None:
+        refused, outcome.outside_scope = _refuse_outside(connection, within)
+        outcome.rejected_slots |= dict.fromkeys(refused, OUTSIDE_SCOPE)
     # Employees all added by this block are as the block says, and have no enrolments yet.
     any_known = bool(known + found + found_without_id)
     if any_known:
@@ -159,6 +175,28 @@ def _match_by_phone(connection: Connection, *, with_external_id: bool) -> tuple[
         connection.execute(delete(EMPLOYEE_STAGE).where(stage.slot.in_(clashes)))
         connection.execute(delete(ENROLMENT_STAGE).where(ENROLMENT_STAGE.c.slot.in_(clashes)))
     return len(found), clashes
+
+
+def _refuse_outside(connection: Connection, within: ColumnElement[bool]) -> tuple[list[int], int]:
+    """Take out of the block the employees found by id or phone who are recorded outside `within`: their
+    slots, and how many rows they had.
+
+    The employees this block added came from rows within the scope, so they pass; a stored employee
+    without a district or department is outside any limited scope (nobody may claim them).
+    """
+    stage, enrolments = EMPLOYEE_STAGE.c, ENROLMENT_STAGE.c
+    outside = (
+        select(stage.slot)
+        .join_from(EMPLOYEE_STAGE, EMPLOYEES, EMPLOYEES.c.id == stage.employee_id)
+        .where(not_(func.coalesce(within, false())))
+    )
+    refused = list(connection.execute(outside.order_by(stage.slot)).scalars())
+    if not refused:
+        return [], 0
+    rows = connection.execute(select(func.count()).where(enrolments.slot.in_(outside))).scalar_one()
+    connection.execute(delete(ENROLMENT_STAGE).where(enrolments.slot.in_(outside)))  # while `outside` still finds them
+    connection.execute(delete(EMPLOYEE_STAGE).where(stage.slot.in_(refused)))
+    return refused, rows
 
 
 def _insert_new_employees(connection: Connection, stamp: ColumnElement[Any], *, with_external_id: bool) -> int:

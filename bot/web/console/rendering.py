@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel.numbers import format_decimal
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,6 +37,8 @@ def console_templates(zone: ZoneInfo) -> Jinja2Templates:
     env.filters["masked"] = mask_pii
     env.filters["words"] = lambda value: str(value).replace("_", " ")
     env.filters["duration"] = duration
+    env.filters["number"] = number
+    env.filters["percent"] = percent
     return Jinja2Templates(env=env, context_processors=[console_context])
 
 
@@ -53,6 +56,17 @@ def duration(span: timedelta) -> str:
     if hours < 48:
         return f"{hours} h"
     return f"{hours // 24} d {hours % 24} h" if hours % 24 else f"{hours // 24} d"
+
+
+def number(value: int) -> str:
+    """A count as India writes it: 12,34,567."""
+    return format_decimal(value, locale="en_IN")
+
+
+def percent(rate: float) -> str:
+    """A rate 0..1 as a percentage to one decimal where it matters: 62.5%, 100% (only when all are done)."""
+    text = f"{min(rate * 100, 99.9) if rate < 1 else 100:.1f}".removesuffix(".0")
+    return f"{text}%"
 
 
 def console_context(request: Request) -> dict[str, Any]:
