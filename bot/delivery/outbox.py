@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter
@@ -42,6 +42,7 @@ from bot.delivery.states import (
     READ,
     SENDING,
     SENT,
+    UNFINISHED,
     WAITING,
     replaceable_by,
 )
@@ -143,8 +144,11 @@ class Outbox:
                 .with_for_update(skip_locked=True)
             )
             candidates = candidates.where(MSG.conversation_id.in_(users))
+            chosen = self._locked(candidates.order_by(MSG.id).limit(limit))
+        else:
+            chosen = _oldest_first(candidates, limit)
         with write_scope(self.db) as session:
-            ids = self._lease(session, self._locked(candidates.order_by(MSG.id).limit(limit)), now)
+            ids = self._lease(session, chosen, now)
             return self._prepared(session, ids, now, cancellable=set(ids))
 
     def take_for(self, channel: str, user_keys: Iterable[str]) -> list[Outgoing]:
@@ -528,6 +532,17 @@ def _due(now: datetime) -> Any:
     return ((MSG.state == QUEUED) & (MSG.next_attempt_at.is_(None) | (MSG.next_attempt_at <= now))) | (
         (MSG.state == SENDING) & (MSG.lease_until <= now)
     )
+
+
+def _oldest_first(candidates: Select[Any], limit: int) -> Select[Any]:
+    """The oldest `limit` candidates, each due state walked in id order on its own index range.
+
+    One `ORDER BY id` over both states would sort the whole backlog on every claim (SQLite cannot
+    merge two index ranges in order); the oldest `limit` of all are among the oldest `limit` of each.
+    """
+    oldest = [candidates.where(MSG.state == state).order_by(MSG.id).limit(limit).subquery() for state in UNFINISHED]
+    both = union_all(*(select(part.c.id) for part in oldest)).subquery()
+    return select(both.c.id).order_by(both.c.id).limit(limit)
 
 
 def _behind(now: datetime) -> Any:

@@ -56,7 +56,8 @@ class OutboxMessage(TableModel, table=True):
 
     __tablename__ = "outbox_message"
     __table_args__ = (
-        Index("ix_outbox_message_state", "state", "next_attempt_at"),
+        # A claim walks one state's messages in id order and stops at its limit, however long the backlog.
+        Index("ix_outbox_message_state_id", "state", "id"),
         # "An earlier unfinished message to the same user?" is asked for every message claimed.
         Index("ix_outbox_message_chat_state", "conversation_id", "state"),
         # A ticket is posted to the staff group once, whichever worker enqueues the post.

@@ -94,6 +94,16 @@ def test_a_users_messages_keep_their_order_through_a_retry(engine, db_engine):
     assert [item.outbox_id for item in due.claim("telegram")] == [first, second]
 
 
+def test_a_claim_takes_the_oldest_due_messages_across_expired_leases_and_the_queue(engine, db_engine):
+    early = queue(db_engine, "1001", "a", "b", "c")
+    outbox(engine).claim("telegram", limit=2)  # a and b leased by a sender that then died
+    late = queue(db_engine, "1002", "d") + queue(db_engine, "1003", "e")
+    after_lease = outbox(engine, clock=lambda: NOW + timedelta(minutes=10))
+    # Oldest first whatever the state: the expired a, b before the queued c, d; e waits for the next claim.
+    assert [item.outbox_id for item in after_lease.claim("telegram", limit=4)] == [*early, late[0]]
+    assert [item.outbox_id for item in after_lease.claim("telegram", limit=4)] == [late[1]]
+
+
 def test_backoff_doubles_to_its_cap_and_honours_what_the_provider_asks():
     policy = RetryPolicy(first=timedelta(seconds=2), cap=timedelta(minutes=10), jitter=0.0)
     assert [policy.delay(n).total_seconds() for n in (1, 2, 3, 4, 10, 20)] == [2, 4, 8, 16, 600, 600]
