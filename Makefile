@@ -6,6 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Exact versions with hashes of the project's dependencies and test tools (Python 3.11, Linux);
 # `make lock` refreshes it from pyproject.toml.
 LOCK := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
 
 .PHONY: install run test lint lock locales clean
 
@@ -43,6 +44,11 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra test --group install --generate-hashes $(UPGRADE) \
 		--python-version 3.11 --python-platform linux --no-config --index-url https://pypi.org/simple \
 		--custom-compile-command "make lock" --output-file $(LOCK)
+	@# The Docker image's lock: the run-time dependencies only, at exactly the versions above.
+	grep -E '^[A-Za-z0-9_.-]+(\[[^]]*\])?==' $(LOCK) | cut -d' ' -f1 > $(VENV)/lock-pins.txt
+	$(BIN)/uv pip compile pyproject.toml --group install --generate-hashes --constraint $(VENV)/lock-pins.txt \
+		--python-version 3.11 --python-platform linux --no-config --index-url https://pypi.org/simple \
+		--custom-compile-command "make lock" --output-file $(RUNTIME_LOCK)
 	$(MAKE) install
 
 # After changing the bot's strings in code: refresh the catalogs, then translate the new entries in locales/hi.

@@ -5,11 +5,13 @@ environment's own, seen through a path file, never downloaded."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -84,3 +86,22 @@ def test_the_wheel_installed_outside_the_checkout_runs_campaigns_and_serve(tmp_p
         server.wait(timeout=30)
         if server.stdout is not None:
             server.stdout.close()
+
+
+def pins(lock: Path) -> dict[str, str]:
+    """name -> version of every requirement a uv lock file pins."""
+    found = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split(" ")[0].split("==")
+            found[name.split("[")[0].lower()] = version
+    return found
+
+
+def test_the_images_lock_pins_what_ci_tested_and_every_run_time_dependency():
+    tested, image = pins(PROJECT_ROOT / "requirements.lock"), pins(PROJECT_ROOT / "requirements-runtime.lock")
+    assert {name: tested.get(name) for name in image} == image  # the same versions: `make lock` writes both
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[\[<>=]", requirement)[0].lower() for requirement in project["dependencies"]}
+    assert declared <= image.keys()
+    assert not {"pytest", "ruff", "mypy", "playwright"} & image.keys()  # test tools stay out of the image
