@@ -100,7 +100,10 @@ class Matcher:
         labelled = list(knowledge.labelled_examples())
         self._counts = Counter(word for _, text in labelled for word in normalise(text).split())
         self._trusted = set(self._variants) | set(self._synonyms) | set(lexicon.function_words)
-        self._known_words = sorted(set(self._counts) | self._trusted)
+        # Known words by their first letter: a typo is looked for only among words that start alike.
+        self._known_by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(set(self._counts) | self._trusted):
+            self._known_by_initial[word[0]].append(word)
         self._correct = lru_cache(maxsize=65536)(self._spelling)
         # The same few questions arrive over and over in a campaign's rush ("certificate kaise milega",
         # "mera status"): remembering recent verdicts spares the ranking, which is pure given the content.
@@ -152,12 +155,13 @@ class Matcher:
             return word
         count = self._counts[word]
         allowed = 1 if len(word) < 8 else 2
-        candidates = process.extract(word, self._known_words, scorer=OSA.distance, score_cutoff=allowed, limit=8)
+        # Typing slips rarely hit the first letter: "election" is not "rejection", "gmail" not "email".
+        alike = self._known_by_initial.get(word[0], [])
+        candidates = process.extract(word, alike, scorer=OSA.distance, score_cutoff=allowed, limit=8)
         common = [
             (self._frequency(candidate), candidate)
             for candidate, _, _ in candidates
-            # Typing slips rarely hit the first letter: "election" is not "rejection", "gmail" not "email".
-            if candidate != word and candidate[0] == word[0] and self._frequency(candidate) >= max(1, 5 * count)
+            if candidate != word and self._frequency(candidate) >= max(1, 5 * count)
         ]
         return max(common)[1] if common else word
 
