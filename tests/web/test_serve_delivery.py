@@ -83,8 +83,6 @@ def test_several_workers_send_every_queued_message_exactly_once(engine, db_engin
 def test_with_the_bot_api_down_serve_comes_up_answers_whatsapp_and_telegram_follows(
     engine, db_engine, bot_api, twilio, tmp_path
 ):
-    if db_engine.dialect.name != "sqlite":
-        pytest.skip("the start-up path is the same on PostgreSQL")
     bot_api.down()
     try:
         with Server(env_for(db_engine, bot_api, twilio), workers=2, cwd=tmp_path) as server:
@@ -121,8 +119,6 @@ def test_with_the_bot_api_down_serve_comes_up_answers_whatsapp_and_telegram_foll
 
 
 def test_a_reply_queued_during_a_bot_api_outage_arrives_after_it(engine, db_engine, bot_api, twilio, tmp_path):
-    if db_engine.dialect.name != "sqlite":
-        pytest.skip("the retry path is the same on PostgreSQL")
     # A short backoff cap keeps the outage (and the test) short; the retries outlast it all the same.
     env = env_for(db_engine, bot_api, twilio, DELIVERY_RETRY_MAX_SECONDS="1")
     with Server(env, workers=2, cwd=tmp_path) as server:
