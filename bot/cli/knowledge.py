@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -42,3 +43,82 @@ def gaps(
             typer.echo(f"    {example}")
         if gap.suggested:
             typer.echo(f"    closest topics: {', '.join(gap.suggested)}")
+
+
+faq_app = typer.Typer(
+    help="Knowledge added at run time (answered by every worker without a restart).", no_args_is_help=True
+)
+app.add_typer(faq_app, name="faq")
+
+
+@faq_app.command("add")
+def faq_add(
+    topic_id: Annotated[str, typer.Argument(metavar="ID", help="topic id, e.g. support.dark_mode")],
+    en: Annotated[str | None, typer.Option("--en", help="the answer in English")] = None,
+    hi: Annotated[str | None, typer.Option("--hi", help="the answer in Hindi (Devanagari)")] = None,
+    examples: Annotated[list[str] | None, typer.Option("--example", help="a way users ask (repeat)")] = None,
+    from_gap: Annotated[int | None, typer.Option("--from-gap", help="a cluster of helpdesk gaps")] = None,
+    title_en: Annotated[str | None, typer.Option(help="menu label in English (default: from the id)")] = None,
+    title_hi: Annotated[str | None, typer.Option(help="menu label in Hindi (default: the first Hindi example)")] = None,
+    staff: Annotated[str, typer.Option(help="who made the change, for the audit trail")] = "operator",
+) -> None:
+    """A new FAQ entry, or new answers and examples for an existing one; --from-gap adds that
+    cluster's questions as examples and marks it answered."""
+    from bot import db
+    from bot.knowledge import ContentError
+    from bot.learning.changes import ChangeError, add_change, by_writing
+    from bot.learning.report import cluster_questions
+    from bot.models import ChangeKind
+
+    settings, brain = startup(migrate=True, log_level="WARNING", learned=True)
+    engine = db.get_engine()
+    with db.write_scope(engine) as session:
+        texts = list(examples or [])
+        if from_gap is not None:
+            texts += cluster_questions(session, from_gap)
+        forms = by_writing(brain.matcher, texts)
+        item: dict[str, object] = {"id": topic_id, "examples": forms}
+        if en is not None or hi is not None:
+            item["answer"] = {"en": en, "hi": hi}
+        if topic_id not in brain.knowledge.faqs or title_en or title_hi:
+            item["title"] = {"en": title_en or default_title(topic_id), "hi": title_hi or (forms["hi"] or [""])[0][:40]}
+        try:
+            change = add_change(
+                session,
+                kind=ChangeKind.FAQ,
+                item=item,
+                knowledge=brain.knowledge,
+                actor=staff,
+                source="faq add",
+                cluster_id=from_gap,
+            )
+        except (ContentError, ChangeError) as error:
+            for line in str(error).splitlines():
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from error
+    count = sum(len(found) for found in forms.values())
+    typer.echo(
+        f"saved change #{change.id}: {topic_id} with {count} examples; every running worker answers with it "
+        f"within {settings.knowledge_poll_seconds:g} seconds"
+    )
+
+
+def default_title(topic_id: str) -> str:
+    """`support.dark_mode` -> `Dark mode`."""
+    return topic_id.rpartition(".")[2].replace("_", " ").capitalize()[:40]
+
+
+@faq_app.command("export")
+def faq_export(folder: Annotated[Path, typer.Argument(file_okay=False, help="where to write the files")]) -> None:
+    """Write the entries made with `faq add` or in the console as faq/ files."""
+    from bot.brain import load_brain
+    from bot.learning.export import export
+
+    settings, brain = startup(migrate=True, log_level="WARNING", learned=True)
+    written, warnings = export(brain.knowledge, load_brain(settings.content_dir).knowledge, folder)
+    for path in written:
+        typer.echo(f"wrote {path}")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if not written:
+        typer.echo("nothing added in the database yet")

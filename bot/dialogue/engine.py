@@ -6,6 +6,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -42,6 +43,7 @@ SHORT_ANSWER_WORDS = 3  # "yes", "haan ji", "no not really": longer texts are ne
 UNCLEAR_BEFORE_TICKET = 2  # messages in a row the bot did not understand before a person takes over
 UNCLASSIFIED = "unclassified"  # the category of a ticket opened because the bot did not understand
 NOT_OFFERED = ("greet", "thanks")  # never worth a "did you mean" button
+_BATCH_BRAIN: ContextVar[Brain | None] = ContextVar("batch_brain", default=None)
 
 
 @dataclass
@@ -81,7 +83,7 @@ class Engine:
         settings: Settings,
         today: Callable[[], date] | None = None,
     ):
-        self.brain = brain
+        self._brain = brain
         self.db = db
         self.settings = settings
         self.today = today or (lambda: datetime.now(ZoneInfo(settings.timezone)).date())
@@ -98,6 +100,16 @@ class Engine:
             "reminders_stop": self._reminders_stop,
             "reminders_start": self._reminders_start,
         }
+
+    @property
+    def brain(self) -> Brain:
+        """The knowledge answering now: the one a batch of messages started with, to its end."""
+        return _BATCH_BRAIN.get() or self._brain
+
+    def use(self, brain: Brain) -> None:
+        """Answer with other knowledge from the next batch of messages on (a rebuilt matcher, swapped in
+        whole: batches in flight finish with the one they started with)."""
+        self._brain = brain
 
     def t(self, lang: str, message: str, **values: object) -> str:
         return self.brain.texts.t(lang, message, **values)
@@ -127,6 +139,7 @@ class Engine:
         if not messages:
             return []
         started = time.perf_counter()
+        snapshot = _BATCH_BRAIN.set(self._brain)
         try:
             outcomes = self._decide(messages)
         except Exception:
@@ -138,6 +151,8 @@ class Engine:
             lang = self._stored_language(incoming)
             apology = Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))
             outcomes = [Decided([apology], lang, "error")]
+        finally:
+            _BATCH_BRAIN.reset(snapshot)
         elapsed = time.perf_counter() - started
         for incoming, decided in zip(messages, outcomes, strict=True):
             metrics.OUTCOMES.labels(incoming.channel, decided.outcome).inc()
