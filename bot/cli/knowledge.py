@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.app import app
 from bot.cli.common import startup
+
+if TYPE_CHECKING:
+    from bot.learning.preview import Preview
 
 
 @app.command()
@@ -61,12 +64,14 @@ def faq_add(
     title_en: Annotated[str | None, typer.Option(help="menu label in English (default: from the id)")] = None,
     title_hi: Annotated[str | None, typer.Option(help="menu label in Hindi (default: the first Hindi example)")] = None,
     staff: Annotated[str, typer.Option(help="who made the change, for the audit trail")] = "operator",
+    yes: Annotated[bool, typer.Option("--yes", help="save even if known queries become wrong")] = False,
 ) -> None:
     """A new FAQ entry, or new answers and examples for an existing one; --from-gap adds that
     cluster's questions as examples and marks it answered."""
     from bot import db
-    from bot.knowledge import ContentError
+    from bot.knowledge import ContentError, check_addition, with_additions
     from bot.learning.changes import ChangeError, add_change, by_writing
+    from bot.learning.preview import labelled_queries, preview
     from bot.learning.report import cluster_questions
     from bot.models import ChangeKind
 
@@ -83,6 +88,9 @@ def faq_add(
         if topic_id not in brain.knowledge.faqs or title_en or title_hi:
             item["title"] = {"en": title_en or default_title(topic_id), "hi": title_hi or (forms["hi"] or [""])[0][:40]}
         try:
+            added = check_addition("faq add", item, brain.knowledge, kind=ChangeKind.FAQ)
+            proposed = with_additions(brain.knowledge, [(ChangeKind.FAQ, added)])
+            show_preview(preview(brain.matcher, proposed, labelled_queries(settings.content_dir)), confirmed=yes)
             change = add_change(
                 session,
                 kind=ChangeKind.FAQ,
@@ -101,6 +109,26 @@ def faq_add(
         f"saved change #{change.id}: {topic_id} with {count} examples; every running worker answers with it "
         f"within {settings.knowledge_poll_seconds:g} seconds"
     )
+
+
+SHOWN_CHANGES = 20
+
+
+def show_preview(found: Preview, *, confirmed: bool) -> None:
+    """The change's effect on the labelled queries; stops (exit 2) if known queries become wrong, unless confirmed."""
+    typer.echo(f"preview: {found.summary()}")
+    for answer in found.changed[:SHOWN_CHANGES]:
+        mark = "WRONG NOW" if answer.now_wrong else ("right now" if answer.now_right else "changed")
+        typer.echo(f"  {mark}: {answer.query.text!r} expected {answer.query.expect}, {answer.before} -> {answer.after}")
+    if len(found.changed) > SHOWN_CHANGES:
+        typer.echo(f"  ... and {len(found.changed) - SHOWN_CHANGES} more")
+    if found.now_wrong and not confirmed:
+        typer.echo(
+            f"error: {len(found.now_wrong)} known queries would be answered wrongly; nothing saved. "
+            "Change the examples, or add --yes to save it anyway",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def default_title(topic_id: str) -> str:
@@ -122,3 +150,22 @@ def faq_export(folder: Annotated[Path, typer.Argument(file_okay=False, help="whe
         typer.echo(f"warning: {warning}", err=True)
     if not written:
         typer.echo("nothing added in the database yet")
+
+
+@faq_app.command("revert")
+def faq_revert(
+    change: Annotated[int, typer.Argument(help="the change's number, as faq add printed it")],
+    staff: Annotated[str, typer.Option(help="who reverted it, for the audit trail")] = "operator",
+) -> None:
+    """Undo a change made with `faq add` or in the console; every worker stops using it within a poll."""
+    from bot import db
+    from bot.learning.changes import ChangeError, revert
+
+    startup(migrate=True, log_level="WARNING", brain=False)
+    try:
+        with db.write_scope(db.get_engine()) as session:
+            reverted = revert(session, change, actor=staff)
+    except ChangeError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"reverted change #{change} ({reverted.topic_id})")
