@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///helpdesk.db"
     content_dir: Path = Field(default=PROJECT_ROOT, description="folder holding faq/, intents/ and locales/")
+    # How often each `serve` worker asks the database whether staff changed the knowledge (seconds);
+    # a change is answered with within this plus the time to rebuild the matcher.
+    knowledge_poll_seconds: float = Field(default=15.0, gt=0, le=60, examples=[15])
     default_language: str = Field(default="hi", pattern="^(en|hi)$", examples=["hi", "en"])
     timezone: str = "Asia/Kolkata"
     ticket_prefix: str = "HD-"

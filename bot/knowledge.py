@@ -7,9 +7,10 @@ fixes them in one pass instead of one start-up per typo.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -247,6 +248,123 @@ class _LexiconFile(_Strict):
     neutral_words: list[Word] = Field(default_factory=list)
     answers: _YesNo = Field(default_factory=_YesNo)
     emoji: dict[Literal["greet", "thanks", "yes", "no"], list[Word]] = Field(default_factory=dict)
+
+
+# Additions made at run time (`helpdesk faq add`, the console) ------------------------------------
+
+TOPIC_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+
+
+def _topic_id(value: str) -> str:
+    if not TOPIC_ID.fullmatch(value):
+        raise ValueError(f"'{value}' is not a topic id: lowercase words joined by dots, like 'support.dark_mode'")
+    return value
+
+
+class _AddedExamples(_Strict):
+    en: list[LatinExample] = Field(default_factory=list)
+    hi: list[DevanagariExample] = Field(default_factory=list)
+    hi_latn: list[LatinExample] = Field(default_factory=list, alias="hi-Latn")
+
+    def by_form(self) -> dict[str, tuple[str, ...]]:
+        return {"en": tuple(self.en), "hi": tuple(self.hi), "hi-Latn": tuple(self.hi_latn)}
+
+
+class _AddedFaq(_Strict):
+    """A new FAQ entry, or new answers and examples for one: the file's rules, parts optional."""
+
+    id: Annotated[Text, AfterValidator(_topic_id)]
+    title: _Titles | None = None
+    answer: _Answers | None = None
+    examples: _AddedExamples = Field(default_factory=_AddedExamples)
+    escalate: Literal["none", "offer"] | None = None
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A checked addition: what `with_additions` layers over the files."""
+
+    id: str
+    title: dict[str, str] | None
+    answer: dict[str, str] | None
+    examples: dict[str, tuple[str, ...]]
+    escalate: bool | None = None
+
+
+def check_addition(source: str, item: dict[str, Any], knowledge: Knowledge, *, kind: str) -> Addition:
+    """An addition checked like an entry of faq/ (lengths, both languages, scripts, id), or a ContentError
+    whose lines name `source` (e.g. `faq add`), the entry and the field.
+
+    kind: `faq` (a new entry needs a title and an answer in both languages and an example; an existing
+    one may get new answers and examples), `examples` (for an existing topic or intent) or `off_topic`.
+    """
+    where = Path(source)
+    entry = str(item.get("id", ""))
+    try:
+        added = _AddedFaq.model_validate(item)
+    except ValidationError as error:
+        raise ContentError(_describe_all(where, problems(error, item), entry, 0, item)) from None
+    examples = added.examples.by_form()
+    mistakes: list[str] = []
+    if not any(examples.values()) and (kind != "faq" or added.id not in knowledge.faqs):
+        mistakes.append(describe(where, "at least one example question is needed", entry=entry, field_name="examples"))
+    known = added.id in knowledge.faqs
+    if kind == "faq":
+        if added.id in knowledge.intents or added.id in knowledge.off_topic:
+            mistakes.append(describe(where, "already an intent or off-topic id", entry=entry, field_name="id"))
+        elif not known:
+            for part, value in (("title", added.title), ("answer", added.answer)):
+                if value is None:
+                    mistakes.append(describe(where, "a new entry needs it in en and hi", entry=entry, field_name=part))
+    elif kind == "examples" and not (known or added.id in knowledge.intents):
+        mistakes.append(describe(where, "no FAQ topic or intent has this id", entry=entry, field_name="id"))
+    elif kind == "off_topic" and (known or added.id in knowledge.intents):
+        mistakes.append(describe(where, "an FAQ topic or intent, not an off-topic group", entry=entry, field_name="id"))
+    _raise_if(mistakes)
+    return Addition(
+        id=added.id,
+        title={"en": added.title.en, "hi": added.title.hi} if added.title else None,
+        answer={"en": added.answer.en, "hi": added.answer.hi} if added.answer else None,
+        examples=examples,
+        escalate=None if added.escalate is None else added.escalate == "offer",
+    )
+
+
+def with_additions(base: Knowledge, additions: list[tuple[str, Addition]]) -> Knowledge:
+    """The files' knowledge with the additions (kind, addition) applied in order; the files stay as they are."""
+    faqs, intents, off_topic = dict(base.faqs), dict(base.intents), dict(base.off_topic)
+    for kind, added in additions:
+        if kind == "off_topic":
+            group = off_topic.get(added.id) or OffTopic(id=added.id, refer="none", examples=_no_examples())
+            off_topic[added.id] = replace(group, examples=_merged(group.examples, added.examples))
+        elif added.id in intents:
+            intents[added.id] = replace(intents[added.id], examples=_merged(intents[added.id].examples, added.examples))
+        elif added.id in faqs:
+            entry = faqs[added.id]
+            faqs[added.id] = replace(
+                entry,
+                title=added.title or entry.title,
+                answer=added.answer or entry.answer,
+                examples=_merged(entry.examples, added.examples),
+                escalate=entry.escalate if added.escalate is None else added.escalate,
+            )
+        elif added.title and added.answer:
+            faqs[added.id] = FaqEntry(
+                id=added.id,
+                title=added.title,
+                answer=added.answer,
+                examples=_merged(_no_examples(), added.examples),
+                escalate=bool(added.escalate),
+            )
+    return replace(base, faqs=faqs, intents=intents, off_topic=off_topic)
+
+
+def _no_examples() -> dict[str, tuple[str, ...]]:
+    return {form: () for form in WRITING_FORMS}
+
+
+def _merged(old: dict[str, tuple[str, ...]], new: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    return {form: tuple(dict.fromkeys([*old.get(form, ()), *new.get(form, ())])) for form in WRITING_FORMS}
 
 
 # Reading -------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per text")] = False,
 ) -> None:
     """What the bot understands of each text."""
-    _, brain = startup(log_level="WARNING")
+    _, brain = startup(migrate=True, log_level="WARNING", learned=True)
     if not texts or texts == ["-"]:
         texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     for text in texts:
@@ -69,7 +69,7 @@ def evaluate_file(
     """Accuracy on a labelled file: overall, per language, out-of-scope abstention, misses."""
     from bot.evaluation import LANGS, evaluate, read_queries
 
-    _, brain = startup(log_level="WARNING")
+    _, brain = startup(migrate=True, log_level="WARNING", learned=True)
     try:
         queries = read_queries(file)
     except ValueError as error:

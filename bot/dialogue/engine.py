@@ -6,6 +6,7 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -22,9 +23,10 @@ from bot.db import session_scope, write_scope
 from bot.dialogue.reading import command, emoji_meanings, has_letters, option_number, phones_mentioned
 from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
+from bot.learning import gaps
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Option, Reply
-from bot.models import Conversation, Employee, Ticket, utcnow
+from bot.models import Conversation, Employee, GapKind, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.receipts import first_deliveries, keep_replies, kept_replies
 from bot.records.status import Match, StatusView, find_employee, status_view
@@ -41,6 +43,7 @@ SHORT_ANSWER_WORDS = 3  # "yes", "haan ji", "no not really": longer texts are ne
 UNCLEAR_BEFORE_TICKET = 2  # messages in a row the bot did not understand before a person takes over
 UNCLASSIFIED = "unclassified"  # the category of a ticket opened because the bot did not understand
 NOT_OFFERED = ("greet", "thanks")  # never worth a "did you mean" button
+_BATCH_BRAIN: ContextVar[Brain | None] = ContextVar("batch_brain", default=None)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Turn:
     conversation: Conversation
     lang: str
     text: str = ""
+    channel: str = ""
     outcome: str = "intent"  # for the metrics: answered, abstained, off_topic, escalated, intent, ticket, invalid
 
 
@@ -79,7 +83,7 @@ class Engine:
         settings: Settings,
         today: Callable[[], date] | None = None,
     ):
-        self.brain = brain
+        self._brain = brain
         self.db = db
         self.settings = settings
         self.today = today or (lambda: datetime.now(ZoneInfo(settings.timezone)).date())
@@ -96,6 +100,16 @@ class Engine:
             "reminders_stop": self._reminders_stop,
             "reminders_start": self._reminders_start,
         }
+
+    @property
+    def brain(self) -> Brain:
+        """The knowledge answering now: the one a batch of messages started with, to its end."""
+        return _BATCH_BRAIN.get() or self._brain
+
+    def use(self, brain: Brain) -> None:
+        """Answer with other knowledge from the next batch of messages on (a rebuilt matcher, swapped in
+        whole: batches in flight finish with the one they started with)."""
+        self._brain = brain
 
     def t(self, lang: str, message: str, **values: object) -> str:
         return self.brain.texts.t(lang, message, **values)
@@ -125,6 +139,7 @@ class Engine:
         if not messages:
             return []
         started = time.perf_counter()
+        snapshot = _BATCH_BRAIN.set(self._brain)
         try:
             outcomes = self._decide(messages)
         except Exception:
@@ -136,6 +151,8 @@ class Engine:
             lang = self._stored_language(incoming)
             apology = Reply(self.t(lang, "Sorry, something went wrong on our side. Please try again in a few minutes."))
             outcomes = [Decided([apology], lang, "error")]
+        finally:
+            _BATCH_BRAIN.reset(snapshot)
         elapsed = time.perf_counter() - started
         for incoming, decided in zip(messages, outcomes, strict=True):
             metrics.OUTCOMES.labels(incoming.channel, decided.outcome).inc()
@@ -175,7 +192,12 @@ class Engine:
                         continue
                     new.remove(receipt)  # a second copy within this batch is a duplicate too
                 conversation = conversations[(incoming.channel, incoming.user_key)]
-                turn = Turn(session=session, conversation=conversation, lang=conversation.lang or default)
+                turn = Turn(
+                    session=session,
+                    conversation=conversation,
+                    lang=conversation.lang or default,
+                    channel=incoming.channel,
+                )
                 replies = self._respond(turn, incoming)
                 conversation.pending = pending_for(replies)
                 remember(conversation, "bot", *(reply.text for reply in replies))
@@ -260,7 +282,16 @@ class Engine:
         conversation.unclear_streak += 1
         turn.outcome = "abstained"
         offered = [label for label in understanding.alternatives if label not in NOT_OFFERED]
-        if conversation.unclear_streak >= UNCLEAR_BEFORE_TICKET:
+        escalating = conversation.unclear_streak >= UNCLEAR_BEFORE_TICKET
+        gaps.record(
+            turn.session,
+            kind=GapKind.TICKET if escalating else GapKind.ABSTAINED,
+            text=turn.text,
+            lang=understanding.lang,
+            channel=turn.channel,
+            candidates=[label for label, _ in understanding.candidates],
+        )
+        if escalating:
             return self._escalate(
                 turn, reason="not_understood", category=UNCLASSIFIED, guess=self._guess(understanding)
             )
@@ -469,12 +500,29 @@ class Engine:
                 Reply(self.t(turn.lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))
             ]
         if choice == "no":
+            self._record_refusal(turn, GapKind.NOT_HELPED, [turn.conversation.last_topic or ""])
             return [self._offer_helpdesk(turn.lang)]
         if choice == "escalate":
             return self._escalate(turn, reason="not_helped")
         if choice == "none":
+            offered = [key.partition(":")[2] for key in (turn.conversation.pending or {}).get("options") or []]
+            self._record_refusal(turn, GapKind.NONE_OF_THESE, offered)
             return [self._not_understood(turn.lang)]
         return self._menu(turn)
+
+    def _record_refusal(self, turn: Turn, kind: GapKind, candidates: list[str]) -> None:
+        """The user said the bot's answer or offers missed: their question before this reply is a gap."""
+        question = previous_question(turn.conversation.recent)
+        if question:
+            lang = self.brain.matcher.detector.detect(normalise(question))
+            gaps.record(
+                turn.session,
+                kind=kind,
+                text=question,
+                lang=lang,
+                channel=turn.channel,
+                candidates=[label for label in candidates if label],
+            )
 
     def _known_ids(self) -> set[str]:
         return set(self.brain.knowledge.faqs) | set(self._intents)
@@ -693,6 +741,13 @@ def channel_language(hint: str | None) -> str | None:
     """The reply language a channel's hint stands for: Telegram's `language_code` "hi" or "en-GB"."""
     code = (hint or "").split("-")[0].lower()
     return code if code in ("en", "hi") else None
+
+
+def previous_question(recent: list[dict[str, Any]]) -> str | None:
+    """The question the user wrote before their latest message (a tap or a typed "no"): options they
+    picked on the way to the answer are passed over."""
+    earlier = [entry for entry in recent if entry["from"] == "user"][:-1]
+    return next((str(entry["text"]) for entry in reversed(earlier) if "tap" not in entry), None)
 
 
 def since_user_message(recent: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:

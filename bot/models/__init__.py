@@ -4,6 +4,14 @@ from bot.models.access import LoginThrottle, StaffEvent, StaffSession
 from bot.models.base import TableModel, id_col, saved_id, utcnow
 from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
 from bot.models.imports import ACTIVE_IMPORT_STATUSES, ImportJob, ImportRejects, ImportStatus
+from bot.models.knowledge import (
+    ChangeKind,
+    ClusterStatus,
+    GapCluster,
+    GapKind,
+    KnowledgeChange,
+    UnansweredQuestion,
+)
 from bot.models.people import Person
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.reminders import Reminder, ReminderStatus, SendRate
@@ -22,15 +30,20 @@ __all__ = [
     "ACTIVE_IMPORT_STATUSES",
     "ACTIVE_STATUSES",
     "CannedAnswer",
+    "ChangeKind",
+    "ClusterStatus",
     "Conversation",
     "Course",
     "Employee",
     "Enrolment",
     "EnrolmentStatus",
+    "GapCluster",
+    "GapKind",
     "ImportJob",
     "ImportRejects",
     "ImportStatus",
     "InboundReceipt",
+    "KnowledgeChange",
     "LoginThrottle",
     "OutboxMessage",
     "Person",
@@ -46,6 +59,7 @@ __all__ = [
     "TicketEvent",
     "TicketMessage",
     "TicketStatus",
+    "UnansweredQuestion",
     "id_col",
     "saved_id",
     "utcnow",

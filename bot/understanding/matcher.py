@@ -190,6 +190,10 @@ class Matcher:
                 position += 1
         return list(dict.fromkeys(terms))
 
+    def term_weight(self, term: str) -> float:
+        """What a term of `terms` says about a message: rare terms much, common ones little, unknown ones most."""
+        return self._weight.get(term, self._unknown_weight)
+
     def understand(self, text: str) -> Understanding:
         """Language, the confident match (or None), its score and the runners-up."""
         return self._understood(text[:MAX_CHARS])

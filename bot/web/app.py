@@ -24,6 +24,7 @@ from bot.delivery.outbox import Outbox, outbox_for
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.worker import Sender
 from bot.dialogue import Engine as DialogueEngine
+from bot.learning.live import KnowledgeWatcher
 from bot.providers.console import ConsoleMailbox
 from bot.providers.health import Health
 from bot.providers.twilio import TwilioProvider, is_enabled
@@ -56,6 +57,10 @@ def create_app(*, settings: Settings, db: Engine, engine: DialogueEngine | None 
     app.state.whatsapp_turns = whatsapp.turn_queue(engine, app.state.outbox) if engine is not None else None
     app.state.telegram = None
     app.state.health = {}
+    # Knowledge staff add in the database reaches this worker's engine (see `bot.learning.live`).
+    app.state.knowledge = (
+        KnowledgeWatcher(engine, engine.brain, interval=settings.knowledge_poll_seconds) if engine is not None else None
+    )
     return app
 
 
@@ -68,7 +73,10 @@ async def _channels_lifespan(app: Starlette) -> AsyncIterator[None]:
     engine: DialogueEngine = app.state.engine
     outbox: Outbox = app.state.outbox
     health: dict[str, Health] = app.state.health
-    tasks = [asyncio.create_task(Sender(outbox, ConsoleMailbox()).run(), name="console-outbox")]
+    tasks = [
+        asyncio.create_task(Sender(outbox, ConsoleMailbox()).run(), name="console-outbox"),
+        asyncio.create_task(app.state.knowledge.run(), name="knowledge"),
+    ]
     if settings.telegram_bot_token:
         app.state.telegram = telegram.TelegramChannel(settings, engine, outbox)
         health["telegram"] = app.state.telegram.health

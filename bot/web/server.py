@@ -30,7 +30,9 @@ def app_from_environment() -> Starlette:
         else:
             db.check_schema(settings.database_url)
         engine = Engine(brain=load_brain(settings.content_dir), db=db.get_engine(), settings=settings)
+        app = create_app(settings=settings, db=engine.db, engine=engine)
+        app.state.knowledge.refresh()  # the first answers already know what staff added
     except Exception as error:
         logger.critical("this worker cannot start: %s", error, exc_info=True)
         sys.exit(STARTUP_FAILURE)
-    return create_app(settings=settings, db=engine.db, engine=engine)
+    return app
