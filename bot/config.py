@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     twilio_reply_waiting_templates: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, examples=['{"en": "HX...", "hi": "HX..."}']
     )
+    # Approved templates that carry a staff reply itself ({{1}} the ticket reference, {{2}} the reply),
+    # by language: the console's "send as template" for a reply held or failed outside the window.
+    twilio_reply_templates: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, examples=['{"en": "HX...", "hi": "HX..."}']
+    )
     public_base_url: str | None = None
 
     # The outbox (staff replies, rating questions, reminders, staff-group posts): a message that fails
@@ -110,7 +115,9 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' is not an existing folder; create it or leave the setting unset")
         return value
 
-    @field_validator("ticket_sla_hours_by_category", "twilio_reply_waiting_templates", mode="before")
+    @field_validator(
+        "ticket_sla_hours_by_category", "twilio_reply_waiting_templates", "twilio_reply_templates", mode="before"
+    )
     @classmethod
     def _json_object(cls, value: Any) -> Any:
         """The environment gives a string: JSON; here rather than in pydantic-settings, whose error names no example."""
