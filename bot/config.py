@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default_factory=dict, examples=['{"en": "HX...", "hi": "HX..."}']
     )
     public_base_url: str | None = None
+    # Files users send (screenshots, documents) are fetched from their channel when staff open them, up to
+    # this size, and kept in the database.
+    attachment_max_mb: float = Field(default=10.0, gt=0, le=20)  # Telegram lets bots download up to 20 MB
 
     # The outbox (staff replies, rating questions, reminders, staff-group posts): a message that fails
     # for a passing reason (network, 5xx, flood control) is tried again, waiting 2 s, then twice as long

@@ -57,6 +57,7 @@ DELIVERY_LABELS = {
     "read": "Read",
     "failed": "Failed",
 }
+INLINE_KINDS = ("photo", "sticker")  # shown as images; other files the user sent are downloads
 RESOLVED_WITH_REASON = "{ref} resolved ({reason}); no rating is asked."
 
 
@@ -118,6 +119,7 @@ async def render_ticket(
         "languages": LANGUAGES,
         "reasons": REASON_LABELS,
         "delivery_labels": DELIVERY_LABELS,
+        "inline_kinds": INLINE_KINDS,
     }
     request.state.nav = "tickets"
     return render(request, "ticket.html", context, status_code=status_code)
