@@ -61,7 +61,15 @@ class Settings(BaseSettings):
     twilio_reply_waiting_templates: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, examples=['{"en": "HX...", "hi": "HX..."}']
     )
+    # Approved templates that carry a staff reply itself ({{1}} the ticket reference, {{2}} the reply),
+    # by language: the console's "send as template" for a reply held or failed outside the window.
+    twilio_reply_templates: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, examples=['{"en": "HX...", "hi": "HX..."}']
+    )
     public_base_url: str | None = None
+    # Files users send (screenshots, documents) are fetched from their channel when staff open them, up to
+    # this size, and kept in the database.
+    attachment_max_mb: float = Field(default=10.0, gt=0, le=20)  # Telegram lets bots download up to 20 MB
 
     # The outbox (staff replies, rating questions, reminders, staff-group posts): a message that fails
     # for a passing reason (network, 5xx, flood control) is tried again, waiting 2 s, then twice as long
@@ -113,7 +121,9 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' is not an existing folder; create it or leave the setting unset")
         return value
 
-    @field_validator("ticket_sla_hours_by_category", "twilio_reply_waiting_templates", mode="before")
+    @field_validator(
+        "ticket_sla_hours_by_category", "twilio_reply_waiting_templates", "twilio_reply_templates", mode="before"
+    )
     @classmethod
     def _json_object(cls, value: Any) -> Any:
         """The environment gives a string: JSON; here rather than in pydantic-settings, whose error names no example."""

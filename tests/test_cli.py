@@ -170,6 +170,12 @@ def test_import_refuses_a_report_without_its_required_columns(tmp_path):
     assert "missing required column(s) Content_Name, Status" in result.stderr and "Traceback" not in result.stderr
 
 
+def deliveries(tmp_path: Path) -> list[str]:
+    """The delivery state of each staff reply on HD-000001, as `tickets show --json` gives it."""
+    detail = json.loads(run(tmp_path, "tickets", "show", "HD-000001", "--json").stdout)
+    return [item["delivery"] for item in detail["transcript"] if item["kind"] == "reply"]
+
+
 def test_a_ticket_from_chat_to_staff_reply_and_back(tmp_path):
     assert run(tmp_path, "seed", "--employees", "60").returncode == 0
     opened = run(tmp_path, "chat", "--phone", "+919876500002", stdin="kisi insaan se baat karao\n")
@@ -182,8 +188,12 @@ def test_a_ticket_from_chat_to_staff_reply_and_back(tmp_path):
     assert added.returncode == 0, added.stderr
     replied = run(tmp_path, "tickets", "reply", "HD-000001", "Certificate ab ban gaya hai.", "--staff", "desk1")
     assert replied.returncode == 0, replied.stderr
+    assert deliveries(tmp_path) == ["queued"]
+    shown = run(tmp_path, "tickets", "show", "HD-000001").stdout
+    assert "reply by desk1: Certificate ab ban gaya hai. [queued]" in shown
     back = run(tmp_path, "chat", "--phone", "+919876500002", stdin="")
     assert "HD-000001 पर हेल्पडेस्क का जवाब:\nCertificate ab ban gaya hai." in back.stdout
+    assert deliveries(tmp_path) == ["read"]  # the console chat showed it to the user
 
     shown = run(tmp_path, "tickets", "show", "HD-000001").stdout
     assert "+91******0002" in shown and "9876500002" not in shown.replace("+91******0002", "")

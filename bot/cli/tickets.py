@@ -99,6 +99,8 @@ def _transcript_line(item: dict[str, Any], stamp: str) -> str:
     }[item["kind"]]
     attachment = item.get("attachment")
     extra = f" [{attachment['kind']}: {attachment['ref']}]" if attachment else ""
+    if "delivery" in item:
+        extra += f" [{item['delivery']}" + (f": {item['error']}" if "error" in item else "") + "]"
     return f"  {stamp}  {who}: {item['text']}{extra}"
 
 

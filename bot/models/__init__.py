@@ -17,6 +17,7 @@ from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
 from bot.models.reminders import Reminder, ReminderStatus, SendRate
 from bot.models.tickets import (
     ACTIVE_STATUSES,
+    AttachmentFile,
     CannedAnswer,
     Role,
     Staff,
@@ -29,6 +30,7 @@ from bot.models.tickets import (
 __all__ = [
     "ACTIVE_IMPORT_STATUSES",
     "ACTIVE_STATUSES",
+    "AttachmentFile",
     "CannedAnswer",
     "ChangeKind",
     "ClusterStatus",

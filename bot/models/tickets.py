@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, LargeBinary
 from sqlmodel import Field
 
 from bot.models.base import TableModel, utcnow
@@ -113,3 +113,16 @@ class CannedAnswer(TableModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by: str = Field(max_length=60, description="the staff name of the last change")
+
+
+class AttachmentFile(TableModel, table=True):
+    """A file a user sent, fetched once from their channel for the console and kept here, so that any
+    worker on any machine can show it without asking Telegram or Twilio again."""
+
+    __tablename__ = "attachment_file"
+
+    ticket_message_id: int = Field(foreign_key="ticket_message.id", primary_key=True)
+    content_type: str = Field(max_length=100, description="as recognised from the file's first bytes")
+    size_bytes: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    fetched_at: datetime = Field(default_factory=utcnow)

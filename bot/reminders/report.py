@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from bot.delivery.states import DELIVERED, READ
 from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus
@@ -72,3 +72,9 @@ def report(db: Engine, *, campaign: str | None = None) -> dict[str, int]:
         "read": states.get(READ, 0),
         "no_linked_channel": no_link,
     }
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Reminders by status (planned, queued, sent, failed, skipped), every status present, for the metrics."""
+    found: dict[str, int] = dict(session.connection().execute(select(R.status, func.count()).group_by(R.status)).all())
+    return {status.value: found.get(status.value, 0) for status in ReminderStatus}

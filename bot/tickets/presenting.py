@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.logs import mask_pii
 from bot.models import Conversation, Employee, Staff, Ticket, TicketEvent, TicketMessage, utcnow
 from bot.phones import mask_email, mask_phone
+from bot.tickets.delivery import Delivery, deliveries
 from bot.tickets.service import audit_trail, is_overdue, transcript
 
 # The contract's transcript kinds, by TicketMessage.author.
@@ -96,7 +97,7 @@ def shown_text(line: TicketMessage) -> str:
     return line.text if line.author == "bot" else mask_pii(line.text)
 
 
-def _line(line: TicketMessage, names: dict[int, str], zone: tzinfo) -> dict[str, Any]:
+def _line(line: TicketMessage, names: dict[int, str], zone: tzinfo, sent: dict[int, Delivery]) -> dict[str, Any]:
     item: dict[str, Any] = {
         "kind": KINDS.get(line.author, line.author),
         "text": shown_text(line),
@@ -109,6 +110,11 @@ def _line(line: TicketMessage, names: dict[int, str], zone: tzinfo) -> dict[str,
         item["tap"] = line.choice
     if line.attachment_kind:
         item["attachment"] = {"kind": line.attachment_kind, "ref": line.attachment_ref}
+    delivery = sent.get(line.id or 0)
+    if delivery is not None:
+        item["delivery"] = delivery.state
+        if delivery.error is not None:
+            item["error"] = delivery.error
     return item
 
 
@@ -122,7 +128,8 @@ def ticket_detail(session: Session, ticket: Ticket, zone: tzinfo = UTC) -> dict[
     lines = transcript(session, ticket=ticket)
     events = audit_trail(session, ticket=ticket)
     names = staff_names(session, {line.staff_id for line in lines if line.staff_id})
-    timeline = [(line.created_at, 0, line.id, _line(line, names, zone)) for line in lines]
+    sent = deliveries(session, ticket)
+    timeline = [(line.created_at, 0, line.id, _line(line, names, zone, sent)) for line in lines]
     timeline += [(event.created_at, 1, event.id, _event(event, zone)) for event in events]
     return {
         **ticket_summary(session, ticket, zone),

@@ -1,5 +1,6 @@
-"""`/metrics` for Prometheus, behind a bearer token (METRICS_TOKEN), with the ticket queue's figures
-read from the database at each scrape and a count of refused webhook requests."""
+"""`/metrics` for Prometheus, behind a bearer token (METRICS_TOKEN), with the ticket queue's, the
+outbox's and the reminders' figures read from the database at each scrape (the same whichever worker
+answers) and a count of refused webhook requests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import metrics
 from bot.db import session_scope
+from bot.delivery.backlog import outbox_figures
+from bot.reminders.report import status_counts
 from bot.tickets.service import queue_counts
 
 WEBHOOK_PREFIXES = ("/telegram/", "/twilio/")
@@ -39,6 +42,40 @@ class TicketQueue(Collector):
         yield GaugeMetricFamily("helpdesk_tickets_overdue", "Of those, tickets past their SLA", value=overdue)
 
 
+class Deliveries(Collector):
+    """The outbox's backlog and failures by channel, and reminders sent and failed, from the database."""
+
+    def __init__(self, db: Engine):
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with session_scope(self.db) as session:
+            waiting, failed = outbox_figures(session)
+            reminders = status_counts(session)
+        backlog = GaugeMetricFamily(
+            "helpdesk_outbox_backlog",
+            "Outgoing messages waiting: queued (or being sent), or held until the WhatsApp user writes",
+            labels=["channel", "state"],
+        )
+        for (channel, state), count in sorted(waiting.items()):
+            backlog.add_metric([channel, state], count)
+        yield backlog
+        failures = GaugeMetricFamily(
+            "helpdesk_outbox_failed_messages",
+            "Outgoing messages that failed for good, kept with their reason (all workers, all time)",
+            labels=["channel"],
+        )
+        for channel, count in sorted(failed.items()):
+            failures.add_metric([channel], count)
+        yield failures
+        yield GaugeMetricFamily(
+            "helpdesk_reminders_sent", "Reminders handed to the provider (all time)", value=reminders["sent"]
+        )
+        yield GaugeMetricFamily(
+            "helpdesk_reminders_failed", "Reminders that failed for good (all time)", value=reminders["failed"]
+        )
+
+
 def _exposition(db: Engine) -> bytes:
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -46,6 +83,7 @@ def _exposition(db: Engine) -> bytes:
         multiprocess.MultiProcessCollector(registry)
     queue = CollectorRegistry(auto_describe=False)
     queue.register(TicketQueue(db))
+    queue.register(Deliveries(db))
     return generate_latest(registry) + generate_latest(queue)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 BOT_ID = 424242
@@ -89,6 +89,7 @@ class FakeBotApi:
     gone: set[int] = field(default_factory=set)  # chats that do not exist: 400
     hangs: dict[str, list[Hang]] = field(default_factory=dict)
     next_message_id: int = 100
+    files: dict[str, bytes] = field(default_factory=dict)  # by file id: served by getFile and /file/bot…
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ServerThread | None = None  # set by the thread serving it: down() and up()
 
@@ -107,6 +108,12 @@ class FakeBotApi:
             self.blocked.clear()
             self.gone.clear()
             self.hangs.clear()
+            self.files.clear()
+
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """A file a user sent, for getFile and the file download URL."""
+        with self.lock:
+            self.files[file_id] = data
 
     def fail(
         self,
@@ -165,7 +172,21 @@ class FakeBotApi:
     # The server ---------------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._download),
+            ]
+        )
+
+    async def _download(self, request: Request) -> Response:
+        """A file's bytes at `file/bot<token>/<file_path>`, as Telegram serves them."""
+        with self.lock:
+            self.calls.append(Call("download", {"path": request.path_params["path"]}))
+            data = self.files.get(request.path_params["path"].removeprefix("files/"))
+        if request.path_params["token"] != self.token or data is None:
+            return Response(status_code=404)
+        return Response(data, media_type="application/octet-stream")
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
@@ -190,6 +211,8 @@ class FakeBotApi:
             if chat_id is not None and int(chat_id) in self.gone:
                 return _error(400, "Bad Request: chat not found")
             result = call.result = self._result(method, params)
+            if method == "getFile" and result is None:
+                return _error(400, "Bad Request: invalid file_id")
         if method == "getUpdates" and not result:
             await asyncio.sleep(0.05)  # a long poll that found nothing, kept short
         return JSONResponse({"ok": True, "result": result})
@@ -217,6 +240,13 @@ class FakeBotApi:
             return [update for update in self.updates if update["update_id"] >= offset][
                 : int(params.get("limit") or 100)
             ]
+        if method == "getFile":
+            data = self.files.get(str(params.get("file_id")))
+            if data is None:
+                return None  # answered below as Telegram does: 400 "invalid file_id"
+            file_id = str(params["file_id"])
+            return {"file_id": file_id, "file_unique_id": file_id[:8], "file_size": len(data),
+                    "file_path": f"files/{file_id}"}  # fmt: skip
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return True  # answerCallbackQuery, setWebhook, deleteWebhook, deleteMessage, ...

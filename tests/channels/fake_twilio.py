@@ -22,7 +22,7 @@ from email.utils import format_datetime
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 ERROR_MESSAGES = {
@@ -68,10 +68,15 @@ class FakeTwilio:
     _failures: deque[Failure] = field(default_factory=deque)
     _hangs: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    media: dict[str, bytes] = field(default_factory=dict)  # by media SID: what users sent
     port: int = 0
 
     def __post_init__(self) -> None:
-        routes = [Route("/2010-04-01/Accounts/{account}/Messages.json", self._create_message, methods=["POST"])]
+        routes = [
+            Route("/2010-04-01/Accounts/{account}/Messages.json", self._create_message, methods=["POST"]),
+            Route("/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", self._media),
+            Route("/storage/{media}", self._stored),
+        ]
         self.app = Starlette(routes=routes)
         self._bind()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -113,6 +118,30 @@ class FakeTwilio:
         """Answer the next `times` message creations with Twilio error `code` (HTTP `status`)."""
         with self._lock:
             self._failures.extend([Failure(status, code)] * times)
+
+    def add_media(self, message_sid: str, media_sid: str, data: bytes) -> str:
+        """A file a user sent; its media URL as Twilio's webhook gives it."""
+        with self._lock:
+            self.media[media_sid] = data
+        return f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
+
+    async def _media(self, request: Request) -> Response:
+        """Twilio's media URL: with the account's credentials, a redirect to the file in its storage."""
+        recorded = Recorded(request.method, request.url.path, {}, request.headers.get("authorization"))
+        with self._lock:
+            self.requests.append(recorded)
+        if recorded.authorization != _basic(self.account_sid, self.auth_token):
+            return _error(Failure(401, 20003), request.url.path)
+        if request.path_params["media"] not in self.media:
+            return _error(Failure(404, 20404), request.url.path)
+        return RedirectResponse(f"{self.base_url}/storage/{request.path_params['media']}", status_code=307)
+
+    async def _stored(self, request: Request) -> Response:
+        """The file in Twilio's storage, behind a signed URL: no credentials needed."""
+        recorded = Recorded(request.method, request.url.path, {}, request.headers.get("authorization"))
+        with self._lock:
+            self.requests.append(recorded)
+        return Response(self.media[request.path_params["media"]], media_type="image/jpeg")
 
     @property
     def messages(self) -> list[dict[str, str]]:

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from bot.config import Settings
 from bot.db import create_db_engine, session_scope
 from bot.dialogue import Engine as DialogueEngine
-from bot.models import Conversation, utcnow
+from bot.models import Conversation, Employee, OutboxMessage, Reminder, utcnow
 from bot.tickets import service
 from bot.tickets.staff import add_staff
 from bot.web.app import create_app
@@ -72,6 +72,41 @@ def test_metrics_count_open_and_overdue_tickets_in_the_database(db_engine, setti
         service.resolve(session, ref="HD-000004", staff=desk, reason="duplicate")
     figures = samples(scrape(TestClient(create_app(settings=settings, db=db_engine))).text)
     assert (figures["helpdesk_tickets_open"], figures["helpdesk_tickets_overdue"]) == (3.0, 2.0)
+
+
+def labelled(text: str, name: str) -> dict[tuple[str, ...], float]:
+    return {
+        tuple(sample.labels.values()): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+def test_metrics_count_the_outbox_backlog_failures_and_reminders_in_the_database(db_engine, settings):
+    """Read from the database: every worker answers the same, whichever of them sent or failed what."""
+    states = {"telegram": ["queued", "sending", "failed", "sent"], "whatsapp": ["held", "held", "failed", "failed"]}
+    with session_scope(db_engine) as session:
+        for channel, chat_states in states.items():
+            chat = Conversation(channel=channel, user_key=f"{channel}-user", recent=[])
+            session.add(chat)
+            session.flush()
+            for state in chat_states:
+                session.add(OutboxMessage(conversation_id=chat.id, kind="staff_reply", text="x", state=state))
+        person = Employee(name="Asha", phone="+919876500001")
+        session.add(person)
+        session.flush()
+        for period, status in enumerate(("sent", "sent", "failed", "planned")):
+            session.add(Reminder(campaign="pending", employee_id=person.id, period=str(period), status=status,
+                                 due_at=utcnow()))  # fmt: skip
+    text = scrape(TestClient(create_app(settings=settings, db=db_engine))).text
+    assert labelled(text, "helpdesk_outbox_backlog") == {
+        ("telegram", "queued"): 2.0,  # one queued, one being sent
+        ("whatsapp", "held"): 2.0,
+    }
+    assert labelled(text, "helpdesk_outbox_failed_messages") == {("telegram",): 1.0, ("whatsapp",): 2.0}
+    figures = samples(text)
+    assert (figures["helpdesk_reminders_sent"], figures["helpdesk_reminders_failed"]) == (2.0, 1.0)
 
 
 def test_refused_webhook_requests_are_counted_by_path_and_status(brain, db_engine):

@@ -28,7 +28,7 @@ from bot.access.roles import works_tickets
 from bot.brain import Brain
 from bot.config import Settings
 from bot.models import Staff
-from bot.web.console import accounts, canned, imports, queue, reports, ticket
+from bot.web.console import accounts, canned, files, imports, queue, redelivery, reports, ticket
 from bot.web.console.auth import SESSION_COOKIE, console_page, login, login_page, logout
 from bot.web.console.nav import visible_entries
 from bot.web.console.rendering import STATIC, console_templates, path_for, redirect
@@ -108,6 +108,8 @@ def staff_console(*, settings: Settings, db: Engine, brain: Callable[[], Brain])
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),
         *ticket.routes,
+        *redelivery.routes,
+        *files.routes,
         *(route for page in PAGES for route in page.routes),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -19,7 +19,7 @@ from bot.brain import Brain
 from bot.db import session_scope
 from bot.logs import mask_pii
 from bot.models import ACTIVE_STATUSES, Conversation, Employee, Staff, TicketStatus, utcnow
-from bot.tickets import service
+from bot.tickets import delivery, service
 from bot.tickets.presenting import staff_names, ticket_user
 from bot.topics import topic_title
 from bot.web.console.auth import console_page
@@ -110,6 +110,7 @@ class QueueLine:
     sla_due_at: datetime
     sla_left: timedelta  # negative once overdue
     overdue: bool
+    not_delivered: bool  # the latest staff reply failed or has been held for long
 
 
 def _excerpt(text: str) -> str:
@@ -137,6 +138,7 @@ def load_queue(db: Engine, brain: Brain, filters: QueueFilters, lang: str) -> tu
         }
         assignees = staff_names(session, {ticket.assignee_id for ticket in tickets if ticket.assignee_id})
         firsts = service.first_messages(session, tickets)
+        stuck = delivery.undelivered(session, (ticket.id for ticket in tickets if ticket.id is not None), now)
         lines = []
         for ticket in tickets:
             user = ticket_user(
@@ -159,6 +161,7 @@ def load_queue(db: Engine, brain: Brain, filters: QueueFilters, lang: str) -> tu
                     sla_due_at=ticket.sla_due_at,
                     sla_left=ticket.sla_due_at - now,
                     overdue=service.is_overdue(ticket, now),
+                    not_delivered=ticket.id in stuck,
                 )
             )
     return lines, total

@@ -16,9 +16,10 @@ from starlette.routing import Route
 
 from bot.access.roles import TICKET_ROLES
 from bot.brain import Brain
+from bot.config import Settings
 from bot.db import session_scope
 from bot.models import ACTIVE_STATUSES, Staff, Ticket, utcnow
-from bot.tickets import canned, service
+from bot.tickets import canned, delivery, service
 from bot.tickets.presenting import shown_text, staff_names, ticket_summary, user_of
 from bot.tickets.staff import find_staff
 from bot.topics import topic_title
@@ -48,10 +49,19 @@ ACTIONS = {
     "note": StaffAction(service.add_note, "note", "Internal note added to {ref}."),
     "resolve": StaffAction(service.resolve, None, "{ref} resolved; the user is asked for a rating."),
 }
+DELIVERY_LABELS = {
+    "queued": "Queued",
+    "held": "Held",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "read": "Read",
+    "failed": "Failed",
+}
+INLINE_KINDS = ("photo", "sticker")  # shown as images; other files the user sent are downloads
 RESOLVED_WITH_REASON = "{ref} resolved ({reason}); no rating is asked."
 
 
-def load_ticket(db: Engine, brain: Brain, ref: str, lang: str) -> dict[str, Any] | None:
+def load_ticket(db: Engine, brain: Brain, ref: str, lang: str, settings: Settings) -> dict[str, Any] | None:
     """Everything the ticket page shows, or None when there is no such ticket."""
     with session_scope(db) as session:
         try:
@@ -60,6 +70,7 @@ def load_ticket(db: Engine, brain: Brain, ref: str, lang: str) -> dict[str, Any]
             return None
         lines = service.transcript(session, ticket=ticket)
         first = service.first_messages(session, [ticket]).get(ticket.id or 0)
+        sent = delivery.deliveries(session, ticket)
         now = utcnow()
         return {
             "ticket": ticket,
@@ -73,6 +84,11 @@ def load_ticket(db: Engine, brain: Brain, ref: str, lang: str) -> dict[str, Any]
             "before": [line for line in lines if line.before_ticket],
             "since": [line for line in lines if not line.before_ticket],
             "staff_names": staff_names(session, {line.staff_id for line in lines if line.staff_id}),
+            "deliveries": sent,
+            "not_delivered": bool(delivery.undelivered(session, [ticket.id or 0], now)),
+            "template_ready": ticket.channel == "whatsapp"
+            and delivery.reply_template(settings.twilio_reply_templates, ticket.lang, settings.default_language)
+            is not None,
             "audit": service.audit_trail(session, ticket=ticket),
             "canned": [
                 (answer.id, answer.title, canned.text_for(answer, ticket.lang))
@@ -92,7 +108,8 @@ async def render_ticket(
 ) -> Response:
     """The ticket page, with an error and the staff member's unsent text when an action failed."""
     brain = request.app.state.brain()
-    page = await run_in_threadpool(load_ticket, request.app.state.db, brain, ref, staff.lang)
+    state = request.app.state
+    page = await run_in_threadpool(load_ticket, state.db, brain, ref, staff.lang, state.settings)
     if page is None:
         return PlainTextResponse(f"No ticket {ref}.", status_code=404)
     context = {
@@ -101,6 +118,8 @@ async def render_ticket(
         "drafts": drafts or {},
         "languages": LANGUAGES,
         "reasons": REASON_LABELS,
+        "delivery_labels": DELIVERY_LABELS,
+        "inline_kinds": INLINE_KINDS,
     }
     request.state.nav = "tickets"
     return render(request, "ticket.html", context, status_code=status_code)

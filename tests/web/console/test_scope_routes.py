@@ -35,6 +35,8 @@ REQUESTS = [
     ("GET", "/tickets/{ref}", "/staff/tickets/{ref}", 403),
     ("POST", "/tickets/{ref}/insert", "/staff/tickets/{ref}/insert", 403),
     ("POST", "/tickets/{ref}/{action}", "/staff/tickets/{ref}/claim", 403),
+    ("POST", "/tickets/{ref}/replies/{outbox_id:int}/{how}", "/staff/tickets/{ref}/replies/1/retry", 403),
+    ("GET", "/tickets/{ref}/files/{line_id:int}", "/staff/tickets/{ref}/files/1", 403),
     ("GET", "/tickets", "/staff/tickets?q=Lucknow", 403),
     ("GET", "/canned", "/staff/canned", 403),
     ("POST", "/canned", "/staff/canned", 403),
