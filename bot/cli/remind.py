@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
 
 def _campaigns(settings: Settings) -> list[Campaign]:
-    from bot.reminders import CampaignError, load_campaigns
+    """The campaigns file's, then those made in the staff console."""
+    from bot import db
+    from bot.reminders import CampaignError
+    from bot.reminders.stored import all_campaigns
 
     try:
-        return load_campaigns(settings.reminder_campaigns_file)
+        with db.session_scope(db.get_engine()) as session:
+            return all_campaigns(session, settings.reminder_campaigns_file)
     except CampaignError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -28,10 +32,10 @@ def _campaigns(settings: Settings) -> list[Campaign]:
 
 @remind_app.command("campaigns")
 def remind_campaigns() -> None:
-    """The reminder campaigns in force (checks the campaigns file)."""
-    settings, _ = startup(brain=False, log_level="WARNING")
+    """The reminder campaigns in force, the file's and the console's (checks the campaigns file)."""
+    settings, _ = startup(migrate=True, brain=False, log_level="WARNING")
     for campaign in _campaigns(settings):
-        state = "" if campaign.enabled else " (disabled)"
+        state = "" if campaign.enabled else " (paused)"
         typer.echo(f"{campaign.id}: {campaign.name}, {campaign.schedule.every}{state}")
 
 

@@ -6,7 +6,7 @@ from bot.models.conversations import Conversation, InboundReceipt, OutboxMessage
 from bot.models.imports import ACTIVE_IMPORT_STATUSES, ImportJob, ImportRejects, ImportStatus
 from bot.models.people import Person
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
-from bot.models.reminders import Reminder, ReminderStatus, SendRate
+from bot.models.reminders import Reminder, ReminderStatus, SendRate, StoredCampaign
 from bot.models.tickets import (
     ACTIVE_STATUSES,
     CannedAnswer,
@@ -41,6 +41,7 @@ __all__ = [
     "Staff",
     "StaffEvent",
     "StaffSession",
+    "StoredCampaign",
     "TableModel",
     "Ticket",
     "TicketEvent",

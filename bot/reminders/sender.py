@@ -136,10 +136,13 @@ class ReminderSender:
         return campaign.send_window or self.send_window, ZoneInfo(campaign.timezone or self.timezone)
 
     def _defer_quiet_hours(self, summary: SendSummary) -> list[str]:
-        """Campaigns in their send window now; the due reminders of the others wait for the morning."""
+        """Campaigns in their send window now; the due reminders of the others wait for the morning, and
+        those of a paused campaign until it is resumed."""
         now = self.clock()
         open_ids = []
         for campaign in self.campaigns.values():
+            if not campaign.enabled:
+                continue
             window, zone = self._window(campaign)
             local = now.astimezone(zone)
             if in_window(window, local):
