@@ -58,6 +58,42 @@ def remind_plan(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         typer.echo(f"not running now: {name}")
 
 
+@remind_app.command("preview")
+def remind_preview(
+    campaign: Annotated[str | None, typer.Argument(help="a campaign id; none: every campaign")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Whom a campaign would reach now, before planning: audience, reachable by channel, unreachable, a sample."""
+    from bot import db
+    from bot.providers import network_channels
+    from bot.reminders.preview import preview
+
+    settings, brain = startup(migrate=True, log_level="WARNING")
+    campaigns = _campaigns(settings)
+    if campaign is not None:
+        campaigns = [found for found in campaigns if found.id == campaign]
+        if not campaigns:
+            known = ", ".join(found.id for found in _campaigns(settings)) or "none"
+            typer.echo(f"error: no campaign {campaign!r}; the campaigns are: {known}", err=True)
+            raise typer.Exit(2)
+    for chosen in campaigns:
+        result = preview(db.get_engine(), chosen, texts=brain.texts, channels=network_channels(settings),
+                         timezone=settings.timezone)  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+            continue
+        state = f"running ({result.period})" if result.period else "not running now"
+        typer.echo(f"{chosen.id} ({chosen.name}): {state}")
+        typer.echo(f"  audience: {result.audience}")
+        reach = ", ".join(f"{channel} {count}" for channel, count in result.reachable.items()) or "nobody"
+        typer.echo(f"  reachable: {reach}")
+        reasons = ", ".join(f"{why.replace('_', ' ')} {count}" for why, count in result.unreachable_reasons.items())
+        typer.echo(f"  unreachable: {result.unreachable} ({reasons})")
+        for sample in result.sample:
+            typer.echo(f"  sample ({sample['lang']}):")
+            typer.echo("\n".join(f"    {line}" for line in sample["text"].splitlines()))
+
+
 @remind_app.command("send")
 def remind_send(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Send the planned reminders that are due, within the send window, to those who did not opt out."""

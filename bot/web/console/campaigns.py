@@ -21,7 +21,9 @@ from bot.access import audit
 from bot.access.roles import REPORT_ROLES, scope_of
 from bot.db import session_scope, write_scope
 from bot.models import Staff
+from bot.providers import network_channels
 from bot.reminders.campaigns import Campaign, CampaignError, load_campaigns
+from bot.reminders.preview import Preview, preview
 from bot.reminders.stored import (
     CampaignRefused,
     covers,
@@ -74,6 +76,12 @@ FORM_FIELD: dict[tuple[str | int, ...], str] = {
 }
 EVERY = {"once": "Once", "daily": "Every day", "weekly": "Every week"}
 ACTIONS = ("pause", "resume", "delete")
+REASONS = {
+    "no_phone": "No phone number in the reports",
+    "shared_phone": "Phone shared with another employee",
+    "opted_out": "Said STOP to reminders",
+    "no_channel": "Never wrote to the bot, and WhatsApp is not set up",
+}
 
 nav = (NavEntry("Campaigns", "campaigns", REPORT_ROLES),)
 
@@ -248,6 +256,26 @@ async def campaign_update(request: Request, staff: Staff, form: FormData) -> Res
     return redirect(path_for(request, "campaigns"))
 
 
+def _preview(db: Engine, staff: Staff, campaign_id: str, **options: Any) -> Preview | None:
+    with session_scope(db) as session:
+        campaign = find_campaign(session, staff, campaign_id)
+    return None if campaign is None else preview(db, campaign, **options)
+
+
+@console_page(*REPORT_ROLES)
+async def campaign_preview(request: Request, staff: Staff) -> Response:
+    """Whom the campaign would reach now, by channel, and its message in both languages; nothing is planned."""
+    settings = request.app.state.settings
+    result = await run_in_threadpool(
+        _preview, request.app.state.db, staff, request.path_params["campaign_id"],
+        texts=request.app.state.brain().texts, channels=network_channels(settings), timezone=settings.timezone,
+    )  # fmt: skip
+    if result is None:
+        return _missing()
+    request.state.nav = "campaigns"
+    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS})
+
+
 def _act(db: Engine, name: str, campaign_id: str, action: str) -> None:
     with write_scope(db) as session:
         staff = find_staff(session, name=name)
@@ -278,5 +306,6 @@ routes = [
     Route("/campaigns", campaign_create, methods=["POST"]),
     Route("/campaigns/{campaign_id:str}", campaign_edit, name="campaign_edit"),
     Route("/campaigns/{campaign_id:str}", campaign_update, methods=["POST"]),
+    Route("/campaigns/{campaign_id:str}/preview", campaign_preview, name="campaign_preview"),
     Route("/campaigns/{campaign_id:str}/{action:str}", campaign_action, methods=["POST"], name="campaign_action"),
 ]

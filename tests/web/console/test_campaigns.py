@@ -13,10 +13,11 @@ from bot.db import session_scope
 from bot.models import Employee, Reminder, StoredCampaign
 from bot.records.importer import import_report
 from bot.reminders import plan
+from bot.reminders.preview import preview
 from bot.reminders.stored import all_campaigns
 from bot.tickets.staff import add_staff
 from tests.web.console.helpers import PASSWORD, post_form, staff_client
-from tests.web.console.nodal import STATE_REPORT
+from tests.web.console.nodal import STATE_REPORT, without_lucknow
 
 NOON = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
 
@@ -140,3 +141,20 @@ def test_an_officer_never_sees_or_changes_another_districts_campaign(app, db_eng
     assert "Whole state" not in lucknow.get("/staff/campaigns").text  # reaches beyond Lucknow
     with Session(db_engine) as session:
         assert session.get(StoredCampaign, "state").definition["audience"].get("districts") is None
+
+
+def test_the_console_previews_a_campaign_before_anything_is_planned(app, db_engine, state, brain):
+    raipur = staff_client(app, "raipur")
+    create(raipur)
+    page = raipur.get("/staff/campaigns/posh-push/preview")
+    assert page.status_code == 200
+    with Session(db_engine) as session:
+        (campaign,) = [c for c in all_campaigns(session) if c.id == "posh-push"]
+        assert session.exec(select(Reminder)).all() == []
+    expected = preview(db_engine, campaign, texts=brain.texts, channels=[])
+    figures = dict(re.findall(r'data-figure="([\w-]+)">([^<]+)<', page.text))
+    assert expected.audience > 0 and figures["audience"] == str(expected.audience)
+    assert figures["reachable-console"] == str(expected.reachable["console"])
+    assert figures["unreachable"] == str(expected.unreachable)
+    assert 'lang="en"' in page.text and 'lang="hi"' in page.text and "नमस्ते" in page.text
+    assert without_lucknow(page.text)

@@ -55,6 +55,7 @@ REQUESTS = [
     ("POST", "/campaigns", "/staff/campaigns", 303),
     ("GET", "/campaigns/{campaign_id:str}", "/staff/campaigns/lko", 404),
     ("POST", "/campaigns/{campaign_id:str}", "/staff/campaigns/lko", 404),
+    ("GET", "/campaigns/{campaign_id:str}/preview", "/staff/campaigns/lko/preview", 404),
     ("POST", "/campaigns/{campaign_id:str}/{action:str}", "/staff/campaigns/lko/pause", 404),
     ("GET", "/account", "/staff/account", 200),
     ("POST", "/account/language", "/staff/account/language", 303),
@@ -71,6 +72,7 @@ OWN = [
     ("/staff/imports/{raipur_job}/status.json", 200),
     ("/staff/imports/{raipur_job}/rejects.csv", 200),
     ("/staff/campaigns/raipur-drive", 200),
+    ("/staff/campaigns/raipur-drive/preview", 200),
 ]
 
 
