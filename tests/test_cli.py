@@ -286,3 +286,18 @@ def test_staff_accounts_are_listed_disabled_enabled_and_given_new_passwords(tmp_
     assert short.returncode == 2 and "at least 10 characters" in short.stderr
     missing = run(tmp_path, "staff", "disable", "nobody")
     assert missing.returncode == 2 and "no staff account 'nobody'" in missing.stderr
+
+
+def test_remind_preview_follows_the_contract_and_plans_nothing(tmp_path):
+    run(tmp_path, "seed", "--employees", "60")
+    result = run(tmp_path, "remind", "preview", "pending-mandatory", "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert set(shown) >= {"campaign", "audience", "reachable", "unreachable", "sample"}
+    assert shown["campaign"] == "pending-mandatory" and shown["audience"] > 0
+    assert shown["audience"] == shown["unreachable"] + sum(shown["reachable"].values())
+    assert [sample["lang"] for sample in shown["sample"]] == ["en", "hi"]
+    assert json.loads(run(tmp_path, "remind", "report", "--json").stdout)["planned"] == 0
+    assert "audience: " in run(tmp_path, "remind", "preview").stdout
+    unknown = run(tmp_path, "remind", "preview", "nope")
+    assert unknown.returncode == 2 and "no campaign 'nope'; the campaigns are: pending-mandatory" in unknown.stderr

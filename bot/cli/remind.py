@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
 
 def _campaigns(settings: Settings) -> list[Campaign]:
-    from bot.reminders import CampaignError, load_campaigns
+    """The campaigns file's, then those made in the staff console."""
+    from bot import db
+    from bot.reminders import CampaignError
+    from bot.reminders.stored import all_campaigns
 
     try:
-        return load_campaigns(settings.reminder_campaigns_file)
+        with db.session_scope(db.get_engine()) as session:
+            return all_campaigns(session, settings.reminder_campaigns_file)
     except CampaignError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -28,10 +32,10 @@ def _campaigns(settings: Settings) -> list[Campaign]:
 
 @remind_app.command("campaigns")
 def remind_campaigns() -> None:
-    """The reminder campaigns in force (checks the campaigns file)."""
-    settings, _ = startup(brain=False, log_level="WARNING")
+    """The reminder campaigns in force, the file's and the console's (checks the campaigns file)."""
+    settings, _ = startup(migrate=True, brain=False, log_level="WARNING")
     for campaign in _campaigns(settings):
-        state = "" if campaign.enabled else " (disabled)"
+        state = "" if campaign.enabled else " (paused)"
         typer.echo(f"{campaign.id}: {campaign.name}, {campaign.schedule.every}{state}")
 
 
@@ -52,6 +56,42 @@ def remind_plan(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     )
     for name in summary.not_running:
         typer.echo(f"not running now: {name}")
+
+
+@remind_app.command("preview")
+def remind_preview(
+    campaign: Annotated[str | None, typer.Argument(help="a campaign id; none: every campaign")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Whom a campaign would reach now, before planning: audience, reachable by channel, unreachable, a sample."""
+    from bot import db
+    from bot.providers import network_channels
+    from bot.reminders.preview import preview
+
+    settings, brain = startup(migrate=True, log_level="WARNING")
+    campaigns = _campaigns(settings)
+    if campaign is not None:
+        campaigns = [found for found in campaigns if found.id == campaign]
+        if not campaigns:
+            known = ", ".join(found.id for found in _campaigns(settings)) or "none"
+            typer.echo(f"error: no campaign {campaign!r}; the campaigns are: {known}", err=True)
+            raise typer.Exit(2)
+    for chosen in campaigns:
+        result = preview(db.get_engine(), chosen, texts=brain.texts, channels=network_channels(settings),
+                         timezone=settings.timezone)  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+            continue
+        state = f"running ({result.period})" if result.period else "not running now"
+        typer.echo(f"{chosen.id} ({chosen.name}): {state}")
+        typer.echo(f"  audience: {result.audience}")
+        reach = ", ".join(f"{channel} {count}" for channel, count in result.reachable.items()) or "nobody"
+        typer.echo(f"  reachable: {reach}")
+        reasons = ", ".join(f"{why.replace('_', ' ')} {count}" for why, count in result.unreachable_reasons.items())
+        typer.echo(f"  unreachable: {result.unreachable} ({reasons})")
+        for sample in result.sample:
+            typer.echo(f"  sample ({sample['lang']}):")
+            typer.echo("\n".join(f"    {line}" for line in sample["text"].splitlines()))
 
 
 @remind_app.command("send")

@@ -14,7 +14,7 @@ from bot.models.knowledge import (
 )
 from bot.models.people import Person
 from bot.models.records import Course, Employee, Enrolment, EnrolmentStatus
-from bot.models.reminders import Reminder, ReminderStatus, SendRate
+from bot.models.reminders import Reminder, ReminderStatus, SendRate, StoredCampaign
 from bot.models.tickets import (
     ACTIVE_STATUSES,
     AttachmentFile,
@@ -56,6 +56,7 @@ __all__ = [
     "Staff",
     "StaffEvent",
     "StaffSession",
+    "StoredCampaign",
     "TableModel",
     "Ticket",
     "TicketEvent",

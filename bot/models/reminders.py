@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from bot.models.base import TableModel, utcnow
@@ -50,3 +51,17 @@ class SendRate(TableModel, table=True):
     channel: str = Field(primary_key=True, max_length=20)
     tokens: float = Field(default=0.0)
     stamp: float = Field(default=0.0, description="Unix time of the last refill")
+
+
+class StoredCampaign(TableModel, table=True):
+    """A campaign made in the staff console, as the campaigns file would write it (`definition`, checked
+    by `bot.reminders.campaigns.Campaign` when saved and when read); the file's campaigns stay in the file."""
+
+    __tablename__ = "campaign"
+
+    id: str = Field(primary_key=True, max_length=64)
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=60)
+    updated_by: str = Field(max_length=60)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

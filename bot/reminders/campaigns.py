@@ -8,6 +8,7 @@ follows from the schedule: at most one reminder per person per campaign per peri
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,11 +17,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.localtime import parse_window, time_zone
-from bot.yamlfile import YamlFileError, field_name, line_of, problems, read_yaml
+from bot.yamlfile import Problem, YamlFileError, field_name, line_of, problems, read_yaml
 
 DEFAULT_CAMPAIGNS = Path(__file__).resolve().parent / "default_campaigns.yaml"
 PLACEHOLDERS = frozenset({"name", "courses", "course_names", "deadline", "count"})
-_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 class CampaignError(ValueError):
@@ -95,8 +96,8 @@ class WhatsAppTemplate(_Strict):
 
 
 class Campaign(_Strict):
-    id: str = Field(pattern=_ID)
-    name: str = Field(min_length=1)
+    id: str
+    name: str = Field(min_length=1, max_length=200)
     enabled: bool = True
     audience: Audience = Field(default_factory=Audience)
     schedule: Schedule = Field(default_factory=Schedule)
@@ -104,6 +105,16 @@ class Campaign(_Strict):
     whatsapp_template: WhatsAppTemplate = Field(default_factory=WhatsAppTemplate)
     timezone: str | None = Field(default=None, description="default: the TIMEZONE setting")
     send_window: str | None = Field(default=None, description="HH:MM-HH:MM; default: REMINDER_SEND_WINDOW")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.fullmatch(value):
+            raise ValueError(
+                "must be 1 to 64 small letters, digits, - or _ (starting with a letter or digit), "
+                "e.g. pending-mandatory"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -154,8 +165,18 @@ def next_opening(window: str, local: datetime) -> datetime:
 # Loading ------------------------------------------------------------------------------------
 
 
+def check_campaign(item: object, document: object = None, at: tuple[int, ...] = ()) -> Campaign | list[Problem]:
+    """The campaign, or every mistake in it in plain words (lines from `document`, where `item` is at `at`)."""
+    try:
+        return Campaign.model_validate(item)
+    except ValidationError as error:
+        found = problems(error, document, at, model=Campaign)
+        return sorted(found, key=lambda problem: problem.line or 0)
+
+
 def load_campaigns(path: Path | None = None) -> list[Campaign]:
-    """The campaigns of a YAML file (a list of campaigns); CampaignError names file, line and field."""
+    """The campaigns of a YAML file (a list of campaigns); CampaignError lists every mistake, each with
+    file, line and field."""
     path = path or DEFAULT_CAMPAIGNS
     try:
         document = read_yaml(path)
@@ -164,26 +185,25 @@ def load_campaigns(path: Path | None = None) -> list[Campaign]:
     if document is None:
         return []
     if not isinstance(document, list):
-        raise CampaignError(f"{path}:1: the file must be a list of campaigns")
+        raise CampaignError(f"{path}:1: the file must be a list of campaigns (each starting with '- id: ...')")
     campaigns: list[Campaign] = []
     seen: dict[str, int | None] = {}
     mistakes: list[str] = []
     for index, item in enumerate(document):
-        try:
-            campaign = Campaign.model_validate(item)
-        except ValidationError as error:
+        checked = check_campaign(item, document, (index,))
+        if isinstance(checked, list):
             mistakes.extend(
-                f"{path}:{problem.line}: campaign {index + 1}, field {field_name(problem.location) or '(campaign)'}: "
-                f"{problem.message}"
-                for problem in problems(error, document, (index,))
+                f"{path}:{problem.line or line_of(document, (index,)) or '?'}: campaign {index + 1}, "
+                f"field {field_name(problem.location) or '(campaign)'}: {problem.message}"
+                for problem in checked
             )
             continue
         line = line_of(document, (index, "id"))
-        if campaign.id in seen:
-            mistakes.append(f"{path}:{line}: campaign id {campaign.id!r} is already used on line {seen[campaign.id]}")
+        if checked.id in seen:
+            mistakes.append(f"{path}:{line}: campaign id {checked.id!r} is already used on line {seen[checked.id]}")
             continue
-        seen[campaign.id] = line
-        campaigns.append(campaign)
+        seen[checked.id] = line
+        campaigns.append(checked)
     if mistakes:
         raise CampaignError("\n".join(mistakes))
     return campaigns

@@ -136,10 +136,13 @@ class ReminderSender:
         return campaign.send_window or self.send_window, ZoneInfo(campaign.timezone or self.timezone)
 
     def _defer_quiet_hours(self, summary: SendSummary) -> list[str]:
-        """Campaigns in their send window now; the due reminders of the others wait for the morning."""
+        """Campaigns in their send window now; the due reminders of the others wait for the morning, and
+        those of a paused campaign until it is resumed."""
         now = self.clock()
         open_ids = []
         for campaign in self.campaigns.values():
+            if not campaign.enabled:
+                continue
             window, zone = self._window(campaign)
             local = now.astimezone(zone)
             if in_window(window, local):
@@ -209,7 +212,7 @@ class ReminderSender:
         ) if phones else set()  # fmt: skip
         stopped = preferences.opted_out_phones(connection, phones)
         chosen_languages = preferences.languages(connection, phones)
-        linked = _linked_chats(connection, phones)
+        linked = linked_chats(connection, phones)
         mandatory = {campaign.id: campaign.audience.pending_mandatory for campaign in self.campaigns.values()}
         courses_all = pending_courses(session, employee_ids, mandatory_only=False)
         courses_mandatory = pending_courses(session, employee_ids, mandatory_only=True)
@@ -258,14 +261,13 @@ class ReminderSender:
         for employee in employees:
             if not employee.phone or employee.phone in excluded:
                 continue
-            chats = [chat for chat in linked.get(employee.phone, []) if chat.channel in self.channels]
-            if chats:
-                latest = max(chats, key=lambda chat: (chat.last_inbound_at or chat.updated_at, chat.id))
+            latest = latest_chat(linked.get(employee.phone, []), self.channels)
+            if latest is not None:
                 routes[employee.id] = _Route(latest.channel, latest.id, latest.lang)
-            elif BY_PHONE in self.channels or not self.channels:
+            elif by_phone_channel(self.channels):
                 by_phone[employee.id] = employee.phone
-        if by_phone:
-            channel = BY_PHONE if BY_PHONE in self.channels else CONSOLE
+        channel = by_phone_channel(self.channels)
+        if by_phone and channel is not None:
             addressed = _chats_for_phones(connection, channel, set(by_phone.values()))
             for employee_id, phone in by_phone.items():
                 chat_id, lang = addressed[phone]
@@ -273,7 +275,22 @@ class ReminderSender:
         return routes
 
 
-def _linked_chats(connection: Connection, phones: set[str]) -> dict[str, list[Any]]:
+def latest_chat(chats: list[Any], channels: Sequence[str]) -> Any | None:
+    """The chat on a configured network the person wrote in most recently, if any."""
+    usable = [chat for chat in chats if chat.channel in channels]
+    return max(usable, key=lambda chat: (chat.last_inbound_at or chat.updated_at, chat.id)) if usable else None
+
+
+def by_phone_channel(channels: Sequence[str]) -> str | None:
+    """The channel that reaches a phone with no chat: WhatsApp if configured, the console's mailbox when
+    no network is configured at all, else none."""
+    networks = [channel for channel in channels if channel != CONSOLE]
+    if BY_PHONE in networks:
+        return BY_PHONE
+    return None if networks else CONSOLE
+
+
+def linked_chats(connection: Connection, phones: set[str]) -> dict[str, list[Any]]:
     """The chats each phone was vouched for in, any channel."""
     linked: dict[str, list[Any]] = {}
     if phones:

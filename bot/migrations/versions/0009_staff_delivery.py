@@ -1,7 +1,7 @@
 """staff delivery: files users sent, fetched once from their channel for the console
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 04:05:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -337,7 +337,7 @@ def test_a_login_renews_a_hash_made_with_older_argon2_settings(app, db_engine):
 
 def nav_labels(page: str) -> list[str]:
     nav = page.split('<nav class="pages"', 1)[1].split("</nav>", 1)[0]
-    labels = ("Queue", "Canned answers", "Completion", "Imports", "Accounts", "My account")
+    labels = ("Queue", "Canned answers", "Completion", "Imports", "Campaigns", "Accounts", "My account")
     return [label for label in labels if f">{label}</a>" in nav]
 
 
@@ -348,13 +348,14 @@ def test_each_role_sees_its_own_pages(app, other_roles):
         "Canned answers",
         "Completion",
         "Imports",
+        "Campaigns",
         "Accounts",
         "My account",
     ]
     nodal = staff_client(app, "raipur")
     landing = nodal.get("/staff/", follow_redirects=False)
     assert (landing.status_code, landing.headers["location"]) == (303, "/staff/reports")
-    assert nav_labels(nodal.get("/staff/account").text) == ["Completion", "Imports", "My account"]
+    assert nav_labels(nodal.get("/staff/account").text) == ["Completion", "Imports", "Campaigns", "My account"]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from bot.models import CannedAnswer
 from bot.records.importer import import_report
 from bot.tickets.staff import add_staff
 from bot.web.console.app import staff_console
-from tests.web.console.helpers import PASSWORD, csrf_of, staff_client
+from tests.web.console.helpers import PASSWORD, csrf_of, post_form, staff_client
 from tests.web.console.nodal import (
     RAIPUR_ROWS,
     STATE_REPORT,
@@ -26,7 +26,8 @@ from tests.web.console.nodal import (
 )
 
 # (method, route path, the request's path, status for the Raipur officer); {lucknow_job} and {raipur_job}
-# are imports of the Lucknow officer and of the Raipur officer; {ref} a ticket of a Lucknow employee.
+# are imports of the Lucknow officer and of the Raipur officer; {ref} a ticket of a Lucknow employee;
+# the campaign `lko` is the Lucknow officer's.
 REQUESTS = [
     ("GET", "/", "/staff/", 303),
     ("GET", "/login", "/staff/login", 200),
@@ -52,6 +53,12 @@ REQUESTS = [
     ("GET", "/imports/{job_id:int}", "/staff/imports/{lucknow_job}", 404),
     ("GET", "/imports/{job_id:int}/status.json", "/staff/imports/{lucknow_job}/status.json", 404),
     ("GET", "/imports/{job_id:int}/rejects.csv", "/staff/imports/{lucknow_job}/rejects.csv", 404),
+    ("GET", "/campaigns", "/staff/campaigns", 200),
+    ("POST", "/campaigns", "/staff/campaigns", 303),
+    ("GET", "/campaigns/{campaign_id:str}", "/staff/campaigns/lko", 404),
+    ("POST", "/campaigns/{campaign_id:str}", "/staff/campaigns/lko", 404),
+    ("GET", "/campaigns/{campaign_id:str}/preview", "/staff/campaigns/lko/preview", 404),
+    ("POST", "/campaigns/{campaign_id:str}/{action:str}", "/staff/campaigns/lko/pause", 404),
     ("GET", "/account", "/staff/account", 200),
     ("POST", "/account/language", "/staff/account/language", 303),
     ("POST", "/account/password", "/staff/account/password", 422),
@@ -60,10 +67,14 @@ REQUESTS = [
     ("POST", "/accounts/{name}/{switch:str}", "/staff/accounts/lucknow/disable", 403),
 ]
 # The Raipur officer's own import (a row of theirs rejected), which they may see.
+CAMPAIGN = {"name": "Lucknow drive", "districts": "", "every": "weekly", "message_en": "Hi {name}",
+            "message_hi": "नमस्ते {name}", "pending_mandatory": "1"}  # fmt: skip
 OWN = [
     ("/staff/imports/{raipur_job}", 200),
     ("/staff/imports/{raipur_job}/status.json", 200),
     ("/staff/imports/{raipur_job}/rejects.csv", 200),
+    ("/staff/campaigns/raipur-drive", 200),
+    ("/staff/campaigns/raipur-drive/preview", 200),
 ]
 
 
@@ -88,6 +99,8 @@ def world(app, db_engine, other_roles, tmp_path):
     bad_phone = [*RAIPUR_ROWS[0][:1], "123", *RAIPUR_ROWS[0][2:]]
     raipur_job = upload(raipur, report_csv([RAIPUR_ROWS[0], bad_phone])).headers["location"]
     finished(raipur, raipur_job)
+    lucknow_campaign = post_form(lucknow, "/staff/campaigns", "/staff/campaigns", **CAMPAIGN, id="lko")
+    assert lucknow_campaign.status_code == 303, lucknow_campaign.text
     number = lambda job: job.rsplit("/", 1)[1]  # noqa: E731
     return {"lucknow_job": number(lucknow_job), "raipur_job": number(raipur_job), "canned": str(canned_id),
             "ref": "HD-000001"}  # fmt: skip
@@ -113,6 +126,8 @@ def form_for(client: TestClient, route: str) -> dict[str, str]:
         fields |= {"current_password": "wrong one!!", "new_password": "a new long one", "repeat_password": "other"}
     if route in ("/canned", "/canned/{canned_id:int}"):
         fields |= {"title": "Lucknow", "text_en": "x", "text_hi": "y"}
+    if route.startswith("/campaigns") and not route.endswith("{action:str}"):
+        fields |= {**CAMPAIGN, "name": "Raipur drive", "id": "raipur-drive"}
     if route == "/accounts":
         fields |= {"name": "lucknow2", "role": "admin", "districts": "Lucknow", "password": "a long password"}
     return fields

@@ -1,15 +1,15 @@
 """outbox claim index: each state's messages in id order, so a claim stops at its limit
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 04:05:00
 """
 
 from alembic import op
 
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
