@@ -23,6 +23,7 @@ from bot.tickets.presenting import shown_text, staff_names, ticket_summary, user
 from bot.tickets.staff import find_staff
 from bot.topics import topic_title
 from bot.web.console.auth import console_form, console_page
+from bot.web.console.knowledge import PUBLISH_ROLES
 from bot.web.console.rendering import field, flash, path_for, redirect, render
 
 LANGUAGES = {"en": "English", "hi": "Hindi"}
@@ -101,6 +102,7 @@ async def render_ticket(
         "drafts": drafts or {},
         "languages": LANGUAGES,
         "reasons": REASON_LABELS,
+        "may_publish": staff.role in PUBLISH_ROLES,
     }
     request.state.nav = "tickets"
     return render(request, "ticket.html", context, status_code=status_code)
