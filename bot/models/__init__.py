@@ -10,6 +10,7 @@ from bot.models.knowledge import (
     GapCluster,
     GapKind,
     KnowledgeChange,
+    MessageOutcome,
     UnansweredQuestion,
 )
 from bot.models.people import Person
@@ -45,6 +46,7 @@ __all__ = [
     "InboundReceipt",
     "KnowledgeChange",
     "LoginThrottle",
+    "MessageOutcome",
     "OutboxMessage",
     "Person",
     "Reminder",

@@ -337,7 +337,8 @@ def test_a_login_renews_a_hash_made_with_older_argon2_settings(app, db_engine):
 
 def nav_labels(page: str) -> list[str]:
     nav = page.split('<nav class="pages"', 1)[1].split("</nav>", 1)[0]
-    labels = ("Queue", "Canned answers", "Unanswered questions", "Completion", "Imports", "Accounts", "My account")
+    labels = ("Queue", "Canned answers", "Unanswered questions", "Insights", "Completion", "Imports", "Accounts")
+    labels += ("My account",)
     return [label for label in labels if f">{label}</a>" in nav]
 
 
@@ -346,12 +347,14 @@ def test_each_role_sees_its_own_pages(app, other_roles):
         "Queue",
         "Canned answers",
         "Unanswered questions",
+        "Insights",
         "My account",
     ]
     assert nav_labels(staff_client(app, "boss").get("/staff/").text) == [
         "Queue",
         "Canned answers",
         "Unanswered questions",
+        "Insights",
         "Completion",
         "Imports",
         "Accounts",

@@ -69,3 +69,32 @@ def test_an_admin_answers_the_dark_mode_cluster(browser, server, database, dialo
 
     learned, _ = layered_brain(brain, database)
     assert learned.matcher.understand("dark mode kaise chalu karu").match == "support.dark_mode"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_insights_at_a_glance(browser, server, database, dialogue, artifacts, size):
+    with session_scope(database) as session:
+        add_staff(session, name="desk1", password=PASSWORD)
+    said = [("otp nahi aa raha", "yes"), ("otp not received", "yes"), ("how do I download my certificate", "no"),
+            ("certificate kaise milega", "yes"), ("dark mode kaise lagaye", None),
+            ("kisi insaan se baat karao", None)]  # fmt: skip
+    for number, (text, rating) in enumerate(said):
+        user = f"+9198000{number:05d}"
+        dialogue.handle(Incoming(channel="whatsapp", user_key=user, text=text))
+        if rating:
+            dialogue.handle(Incoming(channel="whatsapp", user_key=user, text="", choice=rating))
+    problems: list[str] = []
+    page = open_page(browser, SIZES[size], problems)
+    log_in(page, server, "desk1")
+    page.get_by_role("link", name="Insights").click()
+    expect(page.get_by_role("heading", name="Insights", exact=True)).to_be_visible()
+    expect(page.locator("svg.bar").first).to_have_attribute(
+        "aria-label", "6 questions: 4 answered, 1 not answered, 1 to a person"
+    )
+    expect(page.get_by_text("dark mode kaise lagaye")).to_be_visible()
+    assert fits_the_screen(page)
+    shot(page, artifacts, "insights")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == "insights-28-days.csv"
+    assert problems == []

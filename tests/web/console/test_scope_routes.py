@@ -45,6 +45,8 @@ REQUESTS = [
     ("GET", "/knowledge/new", "/staff/knowledge/new", 403),
     ("POST", "/knowledge/new", "/staff/knowledge/new", 403),
     ("POST", "/knowledge/{change_id:int}/revert", "/staff/knowledge/1/revert", 403),
+    ("GET", "/insights", "/staff/insights", 403),
+    ("GET", "/insights.csv", "/staff/insights.csv", 403),
     ("GET", "/reports", "/staff/reports?by=district&district=Lucknow", 200),
     ("GET", "/reports/pending", "/staff/reports/pending?by=department&group=Nagar+Nigam", 200),
     ("GET", "/reports/completion.csv", "/staff/reports/completion.csv?by=course&department=Nagar+Nigam", 200),
