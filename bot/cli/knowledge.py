@@ -169,3 +169,51 @@ def faq_revert(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
     typer.echo(f"reverted change #{change} ({reverted.topic_id})")
+
+
+@app.command()
+def insights(
+    days: Annotated[int, typer.Option(min=1, help="the last N days")] = 28,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: rows, topics and top unanswered clusters")] = False,
+) -> None:
+    """Questions, answered, abstained, escalated, "did this help" yes/no, by week, topic and language."""
+    from bot import db
+    from bot.learning.grouping import group_pending
+    from bot.learning.insights import by_topic, insight_rows
+    from bot.learning.report import gap_clusters
+    from bot.models import utcnow
+
+    _, brain = startup(migrate=True, log_level="WARNING")
+    engine = db.get_engine()
+    since = utcnow() - timedelta(days=days)
+    with db.write_scope(engine) as session:
+        group_pending(session, brain.matcher)
+    with db.session_scope(engine) as session:
+        rows = insight_rows(session, since=since)
+        gaps = gap_clusters(session, since=since, faq_ids=brain.knowledge.faqs, limit=5, open_only=True)
+    topics = by_topic(rows)
+    if as_json:
+        report = {
+            "rows": [row.as_json() for row in rows],
+            "topics": [
+                {key: value for key, value in row.as_json().items() if key not in ("week", "lang")} for row in topics
+            ],
+            "top_gaps": [gap.as_json() for gap in gaps],
+        }
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"{'week':10}  {'topic':32} {'lang':7} {'asked':>6} {'answd':>6} {'abst':>6} {'escal':>6} {'yes':>5} {'no':>5}"
+    )
+    for row in rows:
+        typer.echo(
+            f"{row.week.isoformat():10}  {row.topic[:32]:32} {row.lang:7} {row.questions:7}{row.answered:7}"
+            f"{row.abstained:7}{row.escalated:7} {row.helpful_yes:5} {row.helpful_no:5}"
+        )
+    for row in topics:
+        if row.helpful_rate is not None:
+            typer.echo(
+                f"helpful-rate {row.topic}: {row.helpful_rate:.0%} of {row.helpful_yes + row.helpful_no} ratings"
+            )
+    for gap in gaps:
+        typer.echo(f"unanswered #{gap.id}: {gap.count} × {gap.examples[0]}")

@@ -26,7 +26,7 @@ from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.learning import gaps
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Option, Reply
-from bot.models import Conversation, Employee, GapKind, Ticket, utcnow
+from bot.models import Conversation, Employee, GapKind, MessageOutcome, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.receipts import first_deliveries, keep_replies, kept_replies
 from bot.records.status import Match, StatusView, find_employee, status_view
@@ -55,7 +55,10 @@ class Turn:
     lang: str
     text: str = ""
     channel: str = ""
-    outcome: str = "intent"  # for the metrics: answered, abstained, off_topic, escalated, intent, ticket, invalid
+    # For the metrics and the insights: answered, abstained, off_topic, escalated, intent, ticket, invalid
+    outcome: str = "intent"
+    topic: str | None = None  # the FAQ topic answered, or rated with "Did this help?"
+    feedback: str | None = None  # "yes"/"no" to "Did this help?"
 
 
 @dataclass
@@ -203,6 +206,15 @@ class Engine:
                 remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
                 outcomes.append(Decided(replies, turn.lang, turn.outcome))
+                session.add(
+                    MessageOutcome(
+                        channel=incoming.channel[:20],
+                        lang=turn.lang,
+                        topic=turn.topic,
+                        outcome=turn.outcome,
+                        feedback=turn.feedback,
+                    )
+                )
                 if incoming.external_id:
                     answered[receipt] = replies
             keep_replies(session, list(answered.items()))
@@ -496,10 +508,12 @@ class Engine:
         if choice in RATING_KEYS:
             return self._rate(turn, int(value))
         if choice == "yes":
+            turn.topic, turn.feedback = turn.conversation.last_topic, "yes"
             return [
                 Reply(self.t(turn.lang, "Glad it helped! Ask me anything else, or type menu to see what I can do."))
             ]
         if choice == "no":
+            turn.topic, turn.feedback = turn.conversation.last_topic, "no"
             self._record_refusal(turn, GapKind.NOT_HELPED, [turn.conversation.last_topic or ""])
             return [self._offer_helpdesk(turn.lang)]
         if choice == "escalate":
@@ -535,7 +549,7 @@ class Engine:
     def _answer(self, turn: Turn, topic_id: str, *, note: str | None = None) -> list[Reply]:
         lang = turn.lang
         entry = self.brain.knowledge.faqs[topic_id]
-        turn.conversation.last_topic = topic_id
+        turn.conversation.last_topic = turn.topic = topic_id
         turn.outcome = "answered"
         parts = [entry.answer[lang]]
         state_contact = self.settings.state_helpdesk_hi if lang == "hi" else self.settings.state_helpdesk_en

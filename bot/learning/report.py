@@ -48,9 +48,16 @@ class Gap:
 
 
 def gap_clusters(
-    session: Session, *, since: datetime, faq_ids: Collection[str], limit: int = 50, open_only: bool = False
+    session: Session,
+    *,
+    since: datetime,
+    faq_ids: Collection[str],
+    limit: int = 50,
+    open_only: bool = False,
+    only: int | None = None,
 ) -> list[Gap]:
-    """The `limit` biggest clusters by questions recorded since `since`, ties broken by recency."""
+    """The `limit` biggest clusters by questions recorded since `since`, ties broken by recency (or the
+    cluster `only`)."""
     question = UnansweredQuestion
     count = func.count(col(question.id))
     last = func.max(question.created_at)
@@ -61,6 +68,8 @@ def gap_clusters(
         .order_by(count.desc(), last.desc(), col(question.cluster_id))
         .limit(limit)
     )
+    if only is not None:
+        query = query.where(question.cluster_id == only)
     if open_only:
         open_ids = select(GapCluster.id).where(GapCluster.status == ClusterStatus.OPEN)
         query = query.where(col(question.cluster_id).in_(open_ids))

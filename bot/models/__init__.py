@@ -10,6 +10,7 @@ from bot.models.knowledge import (
     GapCluster,
     GapKind,
     KnowledgeChange,
+    MessageOutcome,
     UnansweredQuestion,
 )
 from bot.models.people import Person
@@ -47,6 +48,7 @@ __all__ = [
     "InboundReceipt",
     "KnowledgeChange",
     "LoginThrottle",
+    "MessageOutcome",
     "OutboxMessage",
     "Person",
     "Reminder",

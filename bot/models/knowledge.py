@@ -86,3 +86,17 @@ class KnowledgeChange(TableModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     reverted_at: datetime | None = None
     reverted_by: str | None = Field(default=None, max_length=60)
+
+
+class MessageOutcome(TableModel, table=True):
+    """What became of one message, for the insights: no user, no text; written with the reply."""
+
+    __tablename__ = "message_outcome"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    channel: str = Field(max_length=20)
+    lang: str = Field(max_length=8)
+    topic: str | None = Field(default=None, max_length=80, description="the FAQ topic answered or rated")
+    outcome: str = Field(max_length=16, description="answered, abstained, off_topic, escalated, intent, ...")
+    feedback: str | None = Field(default=None, max_length=3, description="'yes'/'no' to 'Did this help?'")

@@ -1,4 +1,4 @@
-"""knowledge loop: unanswered questions, their clusters, knowledge added at run time
+"""knowledge loop: unanswered questions, their clusters, knowledge added at run time, message outcomes
 
 Revision ID: 0008
 Revises: 0007
@@ -52,6 +52,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_knowledge_change_topic_id"), ["topic_id"], unique=False)
 
     op.create_table(
+        "message_outcome",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("lang", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("topic", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("feedback", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("message_outcome", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_message_outcome_created_at"), ["created_at"], unique=False)
+
+    op.create_table(
         "unanswered_question",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -78,6 +92,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_unanswered_question_cluster_id"))
 
     op.drop_table("unanswered_question")
+    with op.batch_alter_table("message_outcome", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_message_outcome_created_at"))
+
+    op.drop_table("message_outcome")
     with op.batch_alter_table("knowledge_change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_knowledge_change_topic_id"))
 

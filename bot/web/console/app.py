@@ -28,7 +28,19 @@ from bot.access.roles import works_tickets
 from bot.brain import Brain
 from bot.config import Settings
 from bot.models import Staff
-from bot.web.console import accounts, campaigns, canned, files, imports, queue, redelivery, reports, ticket
+from bot.web.console import (
+    accounts,
+    campaigns,
+    canned,
+    files,
+    imports,
+    insights,
+    knowledge,
+    queue,
+    redelivery,
+    reports,
+    ticket,
+)
 from bot.web.console.auth import SESSION_COOKIE, console_page, login, login_page, logout
 from bot.web.console.nav import visible_entries
 from bot.web.console.rendering import STATIC, console_templates, path_for, redirect
@@ -36,7 +48,16 @@ from bot.web.console.rendering import STATIC, console_templates, path_for, redir
 logger = logging.getLogger(__name__)
 
 STAFF_PREFIX = "/staff"
-PAGES: tuple[ModuleType, ...] = (queue, canned, reports, imports, campaigns, accounts)  # the navigation, in order
+PAGES: tuple[ModuleType, ...] = (
+    queue,
+    canned,
+    knowledge,
+    insights,
+    reports,
+    imports,
+    campaigns,
+    accounts,
+)  # the navigation, in order
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'self'",

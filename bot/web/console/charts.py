@@ -42,10 +42,24 @@ def bar(row: CompletionRow) -> Bar:
     total = row.mandatory_total
     parts = (("done", row.mandatory_completed), ("overdue", row.overdue),
              ("open", total - row.mandatory_completed - row.overdue))  # fmt: skip
-    segments, x = [], 0.0
+    return Bar(row, segments(parts))
+
+
+def segments(parts: tuple[tuple[str, int], ...]) -> tuple[Segment, ...]:
+    """Counts side by side in proportion to their sum, across the whole width."""
+    total = sum(count for _, count in parts)
+    found, x = [], 0.0
     for kind, count in parts:
         if total and count > 0:
             width = WIDTH * count / total
-            segments.append(Segment(kind, round(x, 2), round(width, 2)))
+            found.append(Segment(kind, round(x, 2), round(width, 2)))
             x += width
-    return Bar(row, tuple(segments))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """Any other bar: its parts and what it shows in words (for screen readers)."""
+
+    description: str
+    segments: tuple[Segment, ...]

@@ -24,6 +24,7 @@ from bot.tickets.presenting import shown_text, staff_names, ticket_summary, user
 from bot.tickets.staff import find_staff
 from bot.topics import topic_title
 from bot.web.console.auth import console_form, console_page
+from bot.web.console.knowledge import PUBLISH_ROLES
 from bot.web.console.rendering import field, flash, path_for, redirect, render
 
 LANGUAGES = {"en": "English", "hi": "Hindi"}
@@ -120,6 +121,7 @@ async def render_ticket(
         "reasons": REASON_LABELS,
         "delivery_labels": DELIVERY_LABELS,
         "inline_kinds": INLINE_KINDS,
+        "may_publish": staff.role in PUBLISH_ROLES,
     }
     request.state.nav = "tickets"
     return render(request, "ticket.html", context, status_code=status_code)

@@ -337,15 +337,24 @@ def test_a_login_renews_a_hash_made_with_older_argon2_settings(app, db_engine):
 
 def nav_labels(page: str) -> list[str]:
     nav = page.split('<nav class="pages"', 1)[1].split("</nav>", 1)[0]
-    labels = ("Queue", "Canned answers", "Completion", "Imports", "Campaigns", "Accounts", "My account")
+    labels = ("Queue", "Canned answers", "Unanswered questions", "Insights", "Completion", "Imports", "Campaigns")
+    labels += ("Accounts", "My account")
     return [label for label in labels if f">{label}</a>" in nav]
 
 
 def test_each_role_sees_its_own_pages(app, other_roles):
-    assert nav_labels(staff_client(app, "desk1").get("/staff/").text) == ["Queue", "Canned answers", "My account"]
+    assert nav_labels(staff_client(app, "desk1").get("/staff/").text) == [
+        "Queue",
+        "Canned answers",
+        "Unanswered questions",
+        "Insights",
+        "My account",
+    ]
     assert nav_labels(staff_client(app, "boss").get("/staff/").text) == [
         "Queue",
         "Canned answers",
+        "Unanswered questions",
+        "Insights",
         "Completion",
         "Imports",
         "Campaigns",
