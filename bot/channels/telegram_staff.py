@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlmodel import Session, col, select
 from telegram import Bot, ReplyParameters, Update
@@ -37,9 +38,9 @@ from telegram.ext import (
 
 from bot.conversations import lock_conversations
 from bot.db import dialect_insert, session_scope, write_scope
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import FOLLOW_UP, Outbox
 from bot.logs import mask_pii
-from bot.models import ACTIVE_STATUSES, OutboxMessage, Staff, Ticket, utcnow
+from bot.models import ACTIVE_STATUSES, OutboxMessage, Staff, Ticket, TicketMessage, saved_id, utcnow
 from bot.receipts import first_delivery
 from bot.tickets import service
 from bot.tickets.presenting import ticket_summary, user_label
@@ -111,6 +112,7 @@ class StaffDesk:
         while True:
             try:
                 await asyncio.to_thread(self.queue_posts)
+                await asyncio.to_thread(self.queue_follow_ups)
                 await asyncio.to_thread(self.queue_overdue)
             except asyncio.CancelledError:
                 raise
@@ -134,9 +136,10 @@ class StaffDesk:
                 .order_by(col(Ticket.id))
                 .limit(limit)
             ).all()
+            posts = {ticket.id: post_of(session, ticket, self.zone) for ticket in tickets}
             rows = [
                 {
-                    "conversation_id": group, "kind": "staff_post", "text": post_text(session, ticket, self.zone),
+                    "conversation_id": group, "kind": "staff_post", "text": posts[ticket.id][0],
                     "options": [{"key": f"{CLAIM_PREFIX}{ticket.ref}", "label": "Claim"}], "ticket_id": ticket.id,
                     "lang": STAFF_LANGUAGE, "state": "queued", "attempts": 0, "created_at": utcnow(),
                 }
@@ -148,7 +151,51 @@ class StaffDesk:
             once = insert(OutboxMessage).on_conflict_do_nothing(
                 index_elements=["ticket_id"], index_where=col(OutboxMessage.kind) == "staff_post"
             )
-            return len(session.connection().execute(once.returning(col(OutboxMessage.id)), rows).all())
+            queued = session.connection().execute(once.returning(col(OutboxMessage.ticket_id)), rows).scalars().all()
+            # The post shows the ticket up to its newest line: the group follows it from there.
+            seen = [{"tid": ticket_id, "seen": posts[ticket_id][1]} for ticket_id in queued]
+            if seen:
+                session.connection().execute(_SEEN_FROM_POST, seen)
+            return len(queued)
+
+    def queue_follow_ups(self, limit: int = 100) -> int:
+        """What users wrote or sent after their ticket's post, queued as replies to the post, once each
+        (of two workers, the one that moves the ticket's mark on queues them); how many were queued."""
+        with write_scope(self.db) as session:
+            lines = session.exec(
+                select(TicketMessage, Ticket)
+                .join(Ticket, col(Ticket.id) == TicketMessage.ticket_id)
+                .where(
+                    col(Ticket.staff_seen_line_id).is_not(None),
+                    col(TicketMessage.id) > Ticket.staff_seen_line_id,
+                    TicketMessage.author == "user",
+                    col(TicketMessage.before_ticket).is_(False),
+                )
+                .order_by(col(TicketMessage.id))
+                .limit(limit)
+            ).all()
+            by_ticket: dict[int, tuple[Ticket, list[TicketMessage]]] = {}
+            for line, ticket in lines:
+                by_ticket.setdefault(saved_id(ticket), (ticket, []))[1].append(line)
+            if not by_ticket:
+                return 0
+            group = self._group(session)
+            queued = 0
+            for ticket_id, (ticket, said) in by_ticket.items():
+                moved = session.connection().execute(
+                    _SEEN_AFTER, {"tid": ticket_id, "old": ticket.staff_seen_line_id, "new": saved_id(said[-1])}
+                )
+                if moved.rowcount != 1:
+                    continue  # another worker queued these
+                for line in said:
+                    session.add(
+                        OutboxMessage(
+                            conversation_id=group, kind=FOLLOW_UP, text=follow_text(ticket, line),
+                            ticket_id=ticket_id, ticket_message_id=line.id, lang=STAFF_LANGUAGE,
+                        )
+                    )  # fmt: skip
+                    queued += 1
+            return queued
 
     def queue_overdue(self) -> int:
         """A notice, once, for each active ticket that passed its SLA; how many were queued."""
@@ -276,6 +323,9 @@ class StaffDesk:
                 return Outcome(USAGE[action].format(example=f"{self.prefix}000123"))
             try:
                 with session.begin_nested():
+                    if action == "claim" and service.get_ticket(session, ref=ticket_ref).assignee_id == member.id:
+                        # A second tap changes nothing: the group heard "claimed by" once already.
+                        return Outcome(f"{ticket_ref} is already yours.", ref=ticket_ref)
                     ticket = _ACTIONS[action](session, ref=ticket_ref, staff=member, text=text)
             except service.TicketError as error:
                 return Outcome(f"{error}.", ref=ticket_ref)
@@ -372,8 +422,18 @@ def _excerpt(text: str, attachment_kind: str | None) -> str:
     return text
 
 
+def post_of(session: Session, ticket: Ticket, zone: ZoneInfo) -> tuple[str, int | None]:
+    """A ticket's post, and the newest transcript line it was written from (the group has seen up to it)."""
+    lines = service.transcript(session, ticket=ticket)
+    return _post_text(session, ticket, zone, lines), max((saved_id(line) for line in lines), default=None)
+
+
 def post_text(session: Session, ticket: Ticket, zone: ZoneInfo) -> str:
     """A ticket's post for the staff group: what it is about, who asked (masked), what they said."""
+    return _post_text(session, ticket, zone, service.transcript(session, ticket=ticket))
+
+
+def _post_text(session: Session, ticket: Ticket, zone: ZoneInfo, transcript: list[TicketMessage]) -> str:
     lines = [
         f"New ticket {ticket.ref}",
         f"Category: {ticket.category}",
@@ -384,13 +444,19 @@ def post_text(session: Session, ticket: Ticket, zone: ZoneInfo) -> str:
         f"User: {user_label(session, ticket)}",
         f"Answer due: {_stamp(ticket.sla_due_at, zone)}",
     ]
-    said = [line for line in service.transcript(session, ticket=ticket) if line.author == "user"]
+    said = [line for line in transcript if line.author == "user"]
     said = [line for line in said if line.text or line.attachment_kind][-RECENT_USER_MESSAGES:]
     if said:
         lines += ["", "Last messages from the user:"]
         lines += [f"• {_excerpt(line.text, line.attachment_kind)}" for line in said]
     lines += ["", "Reply to this message to answer the user, or tap Claim."]
     return "\n".join(lines)[:POST_LIMIT]
+
+
+def follow_text(ticket: Ticket, line: TicketMessage) -> str:
+    """What the user wrote or sent after the post, under it: the ticket's reference first, so that it
+    stands alone when the post is gone (or was not sent yet)."""
+    return f"{ticket.ref} · the user wrote: {_excerpt(line.text, line.attachment_kind)}"[:POST_LIMIT]
 
 
 def overdue_text(session: Session, ticket: Ticket, zone: ZoneInfo) -> str:
@@ -421,3 +487,12 @@ def queue_text(session: Session, zone: ZoneInfo) -> str:
     if total > len(tickets):
         lines.append(f"… and {total - len(tickets)} more (see the web console).")
     return "\n".join(lines)[:POST_LIMIT]
+
+
+_TICKET = Ticket.__table__.c
+_SEEN_FROM_POST = update(Ticket).where(_TICKET.id == bindparam("tid")).values(staff_seen_line_id=bindparam("seen"))
+_SEEN_AFTER = (
+    update(Ticket)
+    .where(_TICKET.id == bindparam("tid"), _TICKET.staff_seen_line_id == bindparam("old"))
+    .values(staff_seen_line_id=bindparam("new"))
+)

@@ -29,6 +29,7 @@ class Outgoing:
     template: dict[str, Any] | None = None  # WhatsApp: the message's own approved template outside the window
     reply_to: int | None = None  # a message in the same chat to answer under (a ticket's staff-group post)
     announced: bool = False  # WhatsApp: the user was already told by template that an answer waits
+    photo: str | None = None  # the staff group: a Telegram user's photo (its file id) to post with the text
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from bot.dialogue.engine import pending_for, remember
 from bot.dialogue.tickets import TicketReplies
 from bot.i18n import Texts
 from bot.messages import Option, Reply
-from bot.models import Conversation, OutboxMessage, Reminder, ReminderStatus, Ticket, utcnow
+from bot.models import Conversation, OutboxMessage, Reminder, ReminderStatus, Ticket, TicketMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,14 @@ LEASE = timedelta(minutes=5)  # far longer than a round of sends (a provider cal
 HOLD = timedelta(days=7)  # a held WhatsApp message waits this long for the user to write back
 USER_FACING = frozenset({"staff_reply", "rating_request", "bot_reply", "reminder"})
 OPT_OUT_KINDS = frozenset({"reminder"})  # what "STOP" stops; a staff answer always goes
+FOLLOW_UP = "staff_follow"  # what a user wrote after their ticket's post, for the staff group
+UNDER_THE_POST = frozenset({"sla_notice", FOLLOW_UP})  # sent as replies to the ticket's post
 NEVER_WROTE_BACK = "outside the WhatsApp window: the user did not write back within 7 days"
 
 MSG = OutboxMessage.__table__.c
 CONV = Conversation.__table__.c
 TICKET = Ticket.__table__.c
+LINE = TicketMessage.__table__.c
 REM = Reminder.__table__.c
 
 
@@ -230,6 +233,7 @@ class Outbox:
         tickets = _tickets(connection, {row.ticket_id for row in rows if row.ticket_id is not None})
         chats = list({row.conversation_id for row in rows})
         announced = set(connection.execute(_ANNOUNCED, {"chats": chats}).scalars())
+        photos = _photos(connection, [row.ticket_message_id for row in rows if row.kind == FOLLOW_UP])
         items = []
         for row in rows:
             if row.id in stopped:
@@ -248,7 +252,8 @@ class Outbox:
                     user_key=row.user_key, kind=row.kind, lang=lang, reply=reply, attempts=row.attempts,
                     created_at=row.created_at, last_inbound_at=row.last_inbound_at, ticket_id=row.ticket_id,
                     reminder_id=row.reminder_id, ticket_ref=ref, template=row.template,
-                    reply_to=post if row.kind == "sla_notice" else None, announced=row.conversation_id in announced,
+                    reply_to=post if row.kind in UNDER_THE_POST else None, announced=row.conversation_id in announced,
+                    photo=photos.get(row.ticket_message_id),
                 )
             )  # fmt: skip
         return items
@@ -563,6 +568,13 @@ def _sending_before() -> Any:
     )
 
 
+def _photos(connection: Connection, line_ids: list[int]) -> dict[int, str]:
+    """Photos users sent on Telegram, by transcript line: the bot may post them again by file id."""
+    if not line_ids:
+        return {}
+    return {row.id: row.attachment_ref for row in connection.execute(_PHOTOS, {"ids": line_ids})}
+
+
 def _tickets(connection: Connection, ids: set[int]) -> dict[int, tuple[str | None, int | None]]:
     if not ids:
         return {}
@@ -582,8 +594,8 @@ _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _LOAD = (
     select(
         MSG.id, MSG.conversation_id, MSG.kind, MSG.text, MSG.options, MSG.ticket_id, MSG.reminder_id, MSG.lang,
-        MSG.template, MSG.attempts, MSG.created_at, CONV.channel, CONV.user_key, CONV.lang.label("user_lang"),
-        CONV.last_inbound_at, CONV.verified_phone, CONV.reminders_opted_out,
+        MSG.template, MSG.attempts, MSG.created_at, MSG.ticket_message_id, CONV.channel, CONV.user_key,
+        CONV.lang.label("user_lang"), CONV.last_inbound_at, CONV.verified_phone, CONV.reminders_opted_out,
     )
     .join(Conversation.__table__, CONV.id == MSG.conversation_id)
     .where(MSG.id.in_(_IDS))
@@ -593,6 +605,11 @@ _ANNOUNCED = select(MSG.conversation_id).where(
     MSG.state == HELD, MSG.conversation_id.in_(bindparam("chats", expanding=True))
 )
 _TICKETS = select(TICKET.id, TICKET.ref, TICKET.staff_post_id).where(TICKET.id.in_(_IDS))
+_PHOTOS = (
+    select(LINE.id, LINE.attachment_ref)
+    .join(Ticket.__table__, TICKET.id == LINE.ticket_id)
+    .where(LINE.id.in_(_IDS), LINE.attachment_kind == "photo", TICKET.channel == "telegram")
+)
 _FENCE = select(MSG.id).where(MSG.id.in_(_IDS), MSG.lease_owner == bindparam("owner"), MSG.state == SENDING)
 _CHATS = select(CONV.id, CONV.recent, CONV.pending, CONV.lang, CONV.lang_chosen).where(CONV.id.in_(_IDS))
 _REMINDERS_SENT = (

@@ -69,6 +69,9 @@ class Ticket(TableModel, table=True):
     rating: int | None = Field(default=None, ge=1, le=5)
     overdue_flagged_at: datetime | None = Field(default=None, description="staff were told once")
     staff_post_id: int | None = Field(default=None, description="its post in the Telegram staff group")
+    staff_seen_line_id: int | None = Field(
+        default=None, description="the last transcript line the staff group was shown (in the post or after it)"
+    )
 
 
 class TicketMessage(TableModel, table=True):

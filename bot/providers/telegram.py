@@ -53,6 +53,7 @@ TelegramBuilder: TypeAlias = ApplicationBuilder[
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096  # characters in one message (Telegram counts UTF-16 code units)
+CAPTION_LIMIT = 1024  # characters in a photo's caption
 CALLBACK_DATA_LIMIT = 64  # bytes of an inline button's callback_data
 HTTP_TIMEOUT_SECONDS = 15.0  # a hanging Bot API is a failed call after this, retried later
 INITIALISE_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach the Bot API at start
@@ -202,6 +203,15 @@ async def send_reply(
     return sent
 
 
+async def send_photo(bot: TelegramBot, chat_id: int, file_id: str, caption: str, *, reply_to: int | None) -> int:
+    """A photo the bot received, posted again by its file id (no download), the text as its caption."""
+    under = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    message = await bot.send_photo(
+        chat_id=chat_id, photo=file_id, caption=caption[:CAPTION_LIMIT], reply_parameters=under
+    )
+    return message.message_id
+
+
 def classify(error: TelegramError) -> Failed:
     """What a failed Bot API call means for the message: retried later, or failed for good."""
     if isinstance(error, RetryAfter):
@@ -279,7 +289,10 @@ class TelegramProvider:
         except ValueError:
             return Failed("not a Telegram chat id", permanent=True)
         try:
-            sent = await send_reply(self.bot, chat_id, item.reply, reply_to=item.reply_to)
+            if item.photo:
+                sent = [await send_photo(self.bot, chat_id, item.photo, item.reply.text, reply_to=item.reply_to)]
+            else:
+                sent = await send_reply(self.bot, chat_id, item.reply, reply_to=item.reply_to)
         except TelegramError as error:
             failure = classify(error)
             if not failure.permanent and failure.retry_after is None:

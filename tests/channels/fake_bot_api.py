@@ -230,7 +230,7 @@ class FakeBotApi:
                 "id": BOT_ID, "is_bot": True, "first_name": "iGOT Helpdesk", "username": BOT_USERNAME,
                 "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
             }  # fmt: skip
-        if method == "sendMessage":
+        if method in ("sendMessage", "sendPhoto"):
             self.next_message_id += 1
             return self._message(self.next_message_id, params)
         if method in ("editMessageText", "editMessageReplyMarkup"):
@@ -260,6 +260,9 @@ class FakeBotApi:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "iGOT Helpdesk", "username": BOT_USERNAME},
             "text": params.get("text", ""),
         }
+        if "photo" in params:
+            message["photo"] = [{"file_id": params["photo"], "file_unique_id": "p1", "width": 1280, "height": 853}]
+            message["caption"] = params.get("caption", "")
         if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
             message["reply_markup"] = params["reply_markup"]
         return message

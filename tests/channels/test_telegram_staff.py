@@ -288,3 +288,79 @@ def test_without_a_staff_group_the_group_features_are_off(drive, bot_api, tg_set
 
     assert drive(scenario, settings=settings) is None
     assert group(bot_api) == []
+
+
+# --- the group follows the ticket ------------------------------------------------------------------
+
+
+async def follow(channel) -> int:
+    """The group's follow-ups queued and sent; how many were queued."""
+    queued = await asyncio.to_thread(channel.staff.queue_follow_ups)
+    await deliver(channel)
+    return queued
+
+
+def test_what_the_user_writes_and_sends_later_follows_under_the_post(drive, bot_api, db_engine):
+    async def scenario(channel):
+        await posted(channel)
+        assert await follow(channel) == 0  # what the post showed is not repeated
+        await channel.process(u.text("ab bhi nahi hua, mera number 9876543210 hai"))
+        await channel.process(u.photo("PHOTO2big", caption="yeh dekhiye"))
+        assert await follow(channel) == 2
+        assert await follow(channel) == 0  # once each
+
+    drive(scenario)
+    post_id = ticket(db_engine).staff_post_id
+    _post, written = group(bot_api)
+    assert written.text == "HD-000001 · the user wrote: ab bhi nahi hua, mera number ******3210 hai"
+    assert written.params["reply_parameters"]["message_id"] == post_id
+    [photo] = bot_api.requests("sendPhoto", chat_id=STAFF_CHAT)
+    assert photo.params["photo"] == "PHOTO2big"  # posted again by its file id, nothing downloaded
+    assert photo.params["caption"] == "HD-000001 · the user wrote: [photo] yeh dekhiye"
+    assert photo.params["reply_parameters"]["message_id"] == post_id
+    with Session(db_engine) as session:
+        kinds = session.exec(select(OutboxMessage.kind, OutboxMessage.state).order_by(OutboxMessage.id)).all()
+    assert kinds.count(("staff_follow", "sent")) == 2
+
+
+def test_two_workers_following_at_once_post_each_message_once(engine, tg_settings, bot_api, db_engine):
+    async def main():
+        workers = [
+            TelegramChannel(tg_settings, engine, Outbox(engine.db, engine.brain.texts, retry=AT_ONCE),
+                            rate_limiter=HelpdeskRateLimiter())
+            for _ in range(2)
+        ]  # fmt: skip
+        for worker in workers:
+            await worker.start()
+        try:
+            await posted(workers[0])
+            for text in ("pehla", "doosra", "teesra"):
+                await workers[1].process(u.text(text))
+            queued = await asyncio.gather(*(asyncio.to_thread(worker.staff.queue_follow_ups) for worker in workers))
+            assert sorted(queued) == [0, 3]
+            await asyncio.gather(*(deliver(worker) for worker in workers))
+        finally:
+            for worker in workers:
+                await worker.stop()
+
+    asyncio.run(main())
+    assert [call.text.rsplit(": ", 1)[1] for call in group(bot_api)[1:]] == ["pehla", "doosra", "teesra"]
+
+
+def test_a_second_claim_tap_says_claimed_by_once(drive, bot_api, db_engine, desk):
+    async def scenario(channel):
+        await posted(channel)
+        post_id = ticket(db_engine).staff_post_id
+        for update_id in (9001, 9002):
+            await channel.process(
+                u.button("claim:HD-000001", chat_id=STAFF_CHAT, message_id=post_id, sender=DESK1, update_id=update_id)
+            )
+
+    drive(scenario)
+    claimed = [call for call in group(bot_api) if "claimed by" in call.text]
+    assert [call.text for call in claimed] == ["HD-000001 claimed by desk1."]
+    answers = [call.params["text"] for call in bot_api.requests("answerCallbackQuery")]
+    assert answers == ["HD-000001 claimed by desk1.", "HD-000001 is already yours."]
+    with Session(db_engine) as session:
+        claims = session.exec(select(TicketEvent).where(TicketEvent.action == "claimed")).all()
+    assert len(claims) == 1

@@ -1,4 +1,5 @@
-"""staff delivery: files users sent, fetched once from their channel for the console
+"""staff delivery: files users sent, fetched once from their channel for the console; how far the
+Telegram staff group has followed each ticket
 
 Revision ID: 0009
 Revises: 0008
@@ -27,7 +28,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ticket_message_id"], ["ticket_message.id"]),
         sa.PrimaryKeyConstraint("ticket_message_id"),
     )
+    # Plain ALTER TABLE (no batch copy): SQLite adds and drops a column without foreign keys itself.
+    op.add_column("ticket", sa.Column("staff_seen_line_id", sa.Integer(), nullable=True))
+    # A ticket already posted has been seen up to now: only what its user writes from here on follows.
+    op.execute(
+        "UPDATE ticket SET staff_seen_line_id = "
+        "(SELECT max(ticket_message.id) FROM ticket_message WHERE ticket_message.ticket_id = ticket.id) "
+        "WHERE staff_post_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("ticket", "staff_seen_line_id")
     op.drop_table("attachment_file")
