@@ -126,6 +126,7 @@ async def _send(quiet: bool) -> dict[str, Any]:
             timezone=settings.timezone,
             send_window=settings.reminder_send_window,
             default_language=settings.default_language,
+            daily_cap=settings.reminder_daily_cap,
             progress=not quiet,
         )
     return summary.as_dict()
