@@ -132,6 +132,54 @@ async def _send(quiet: bool) -> dict[str, Any]:
     return summary.as_dict()
 
 
+@remind_app.command("run")
+def remind_run(
+    interval: Annotated[float, typer.Option(min=1, help="seconds between ticks")] = 60,
+) -> None:
+    """The scheduler: plans and sends every campaign on its schedule, quiet hours respected, until stopped
+    (SIGTERM or Ctrl-C end it after the tick in hand). Several may run on one database."""
+    ticks = asyncio.run(_run(interval))
+    typer.echo(f"reminders: stopped after {ticks} ticks")
+
+
+async def _run(interval: float) -> int:
+    import logging
+    import signal
+
+    from bot import db
+    from bot.providers import network_channels, open_providers
+    from bot.reminders import DEFAULT_RATE_LIMITS, CampaignError
+    from bot.reminders.scheduler import Scheduler
+    from bot.reminders.stored import all_campaigns
+
+    settings, brain = startup(migrate=True)
+    last = _campaigns(settings)  # a campaigns file with mistakes stops the start, with every mistake listed
+
+    def campaigns() -> list[Campaign]:
+        nonlocal last
+        try:
+            with db.session_scope(db.get_engine()) as session:
+                last = all_campaigns(session, settings.reminder_campaigns_file)
+        except CampaignError as error:  # edited while running: keep going with what was good
+            logging.getLogger(__name__).error("campaigns not reloaded, the last good ones stay in force: %s", error)
+        return last
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop.set)
+    async with open_providers(settings) as providers:
+        scheduler = Scheduler(
+            db.get_engine(), campaigns=campaigns, texts=brain.texts, providers=providers,
+            channels=network_channels(settings), timezone=settings.timezone,
+            send_window=settings.reminder_send_window, default_language=settings.default_language,
+            daily_cap=settings.reminder_daily_cap,
+            rate_limits={**DEFAULT_RATE_LIMITS, "whatsapp": settings.reminder_whatsapp_rate}, interval=interval,
+        )  # fmt: skip
+        typer.echo(f"reminders: running, a tick every {interval:g} s (stop: SIGTERM or Ctrl-C)")
+        return await scheduler.run(stop)
+
+
 @remind_app.command("report")
 def remind_report(
     campaign: Annotated[str | None, typer.Option(help="one campaign id")] = None,
