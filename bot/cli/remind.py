@@ -185,14 +185,33 @@ def remind_report(
     campaign: Annotated[str | None, typer.Option(help="one campaign id")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Counts: planned, sent, failed, skipped (opted out, quiet hours, no channel), delivered, read."""
+    """Counts: planned, sent, failed, skipped (opted out, quiet hours, no channel), delivered, read; and per
+    campaign, of those reminded, how many completed a course within 7/14/30 days, beside those not reminded."""
     from bot import db
+    from bot.records.completion import today_in
     from bot.reminders import report
+    from bot.reminders.effect import effectiveness
 
-    startup(migrate=True, brain=False, log_level="WARNING")
-    counts = report(db.get_engine(), campaign=campaign)
+    settings, _ = startup(migrate=True, brain=False, log_level="WARNING")
+    counts: dict[str, Any] = dict(report(db.get_engine(), campaign=campaign))
+    chosen = [found for found in _campaigns(settings) if campaign is None or found.id == campaign]
+    effect = effectiveness(db.get_engine(), chosen, today=today_in(settings.timezone), timezone=settings.timezone)
     if as_json:
-        typer.echo(json.dumps(counts))
+        typer.echo(json.dumps({**counts, "effectiveness": effect}))
         return
     for key, value in counts.items():
         typer.echo(f"{key:>24}: {value}")
+    for name, groups in effect.items():
+        typer.echo(f"{name}: completed a pending course within 7 / 14 / 30 days")
+        for group, figures in groups.items():
+            cells = " / ".join(
+                f"{figure['completed']} of {figure['people']}"
+                + (f" ({figure['rate']:.0%})" if figure["rate"] is not None else "")
+                for figure in figures.values()
+            )
+            typer.echo(f"{group.replace('_', ' '):>24}: {cells}")
+
+
+def _figure(figure: dict[str, Any]) -> str:
+    rate = figure["rate"]
+    return f"{figure['completed']} of {figure['people']}" + (f" ({rate:.0%})" if rate is not None else "")
