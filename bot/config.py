@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # WhatsApp's sending rate shared by all reminder senders (Telegram's is fixed at 30/s).
     reminder_campaigns_file: Path | None = None
     reminder_whatsapp_rate: float = Field(default=80.0, gt=0, examples=[80])
+    # Reminder messages one person gets a day (local day, TIMEZONE), across every campaign: what is due
+    # for them at once goes in one message listing their pending courses; beyond the cap, it waits a day.
+    reminder_daily_cap: int = Field(default=1, ge=1, examples=[1])
 
     # The staff web console: the key that signs session cookies (set it, or sessions end on restart
     # and differ between workers), and how long a login lasts.

@@ -297,7 +297,11 @@ def test_remind_preview_follows_the_contract_and_plans_nothing(tmp_path):
     assert shown["campaign"] == "pending-mandatory" and shown["audience"] > 0
     assert shown["audience"] == shown["unreachable"] + sum(shown["reachable"].values())
     assert [sample["lang"] for sample in shown["sample"]] == ["en", "hi"]
-    assert json.loads(run(tmp_path, "remind", "report", "--json").stdout)["planned"] == 0
+    reported = json.loads(run(tmp_path, "remind", "report", "--json").stdout)
+    assert reported["planned"] == 0  # the preview planned nothing
+    effect = reported["effectiveness"]["pending-mandatory"]
+    assert set(effect) == {"reminded", "not_reminded", "before"}
+    assert effect["reminded"]["7"] == {"people": 0, "completed": 0, "rate": None}
     assert "audience: " in run(tmp_path, "remind", "preview").stdout
     unknown = run(tmp_path, "remind", "preview", "nope")
     assert unknown.returncode == 2 and "no campaign 'nope'; the campaigns are: pending-mandatory" in unknown.stderr

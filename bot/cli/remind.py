@@ -126,9 +126,58 @@ async def _send(quiet: bool) -> dict[str, Any]:
             timezone=settings.timezone,
             send_window=settings.reminder_send_window,
             default_language=settings.default_language,
+            daily_cap=settings.reminder_daily_cap,
             progress=not quiet,
         )
     return summary.as_dict()
+
+
+@remind_app.command("run")
+def remind_run(
+    interval: Annotated[float, typer.Option(min=1, help="seconds between ticks")] = 60,
+) -> None:
+    """The scheduler: plans and sends every campaign on its schedule, quiet hours respected, until stopped
+    (SIGTERM or Ctrl-C end it after the tick in hand). Several may run on one database."""
+    ticks = asyncio.run(_run(interval))
+    typer.echo(f"reminders: stopped after {ticks} ticks")
+
+
+async def _run(interval: float) -> int:
+    import logging
+    import signal
+
+    from bot import db
+    from bot.providers import network_channels, open_providers
+    from bot.reminders import DEFAULT_RATE_LIMITS, CampaignError
+    from bot.reminders.scheduler import Scheduler
+    from bot.reminders.stored import all_campaigns
+
+    settings, brain = startup(migrate=True)
+    last = _campaigns(settings)  # a campaigns file with mistakes stops the start, with every mistake listed
+
+    def campaigns() -> list[Campaign]:
+        nonlocal last
+        try:
+            with db.session_scope(db.get_engine()) as session:
+                last = all_campaigns(session, settings.reminder_campaigns_file)
+        except CampaignError as error:  # edited while running: keep going with what was good
+            logging.getLogger(__name__).error("campaigns not reloaded, the last good ones stay in force: %s", error)
+        return last
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop.set)
+    async with open_providers(settings) as providers:
+        scheduler = Scheduler(
+            db.get_engine(), campaigns=campaigns, texts=brain.texts, providers=providers,
+            channels=network_channels(settings), timezone=settings.timezone,
+            send_window=settings.reminder_send_window, default_language=settings.default_language,
+            daily_cap=settings.reminder_daily_cap,
+            rate_limits={**DEFAULT_RATE_LIMITS, "whatsapp": settings.reminder_whatsapp_rate}, interval=interval,
+        )  # fmt: skip
+        typer.echo(f"reminders: running, a tick every {interval:g} s (stop: SIGTERM or Ctrl-C)")
+        return await scheduler.run(stop)
 
 
 @remind_app.command("report")
@@ -136,14 +185,33 @@ def remind_report(
     campaign: Annotated[str | None, typer.Option(help="one campaign id")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Counts: planned, sent, failed, skipped (opted out, quiet hours, no channel), delivered, read."""
+    """Counts: planned, sent, failed, skipped (opted out, quiet hours, no channel), delivered, read; and per
+    campaign, of those reminded, how many completed a course within 7/14/30 days, beside those not reminded."""
     from bot import db
+    from bot.records.completion import today_in
     from bot.reminders import report
+    from bot.reminders.effect import effectiveness
 
-    startup(migrate=True, brain=False, log_level="WARNING")
-    counts = report(db.get_engine(), campaign=campaign)
+    settings, _ = startup(migrate=True, brain=False, log_level="WARNING")
+    counts: dict[str, Any] = dict(report(db.get_engine(), campaign=campaign))
+    chosen = [found for found in _campaigns(settings) if campaign is None or found.id == campaign]
+    effect = effectiveness(db.get_engine(), chosen, today=today_in(settings.timezone), timezone=settings.timezone)
     if as_json:
-        typer.echo(json.dumps(counts))
+        typer.echo(json.dumps({**counts, "effectiveness": effect}))
         return
     for key, value in counts.items():
         typer.echo(f"{key:>24}: {value}")
+    for name, groups in effect.items():
+        typer.echo(f"{name}: completed a pending course within 7 / 14 / 30 days")
+        for group, figures in groups.items():
+            cells = " / ".join(
+                f"{figure['completed']} of {figure['people']}"
+                + (f" ({figure['rate']:.0%})" if figure["rate"] is not None else "")
+                for figure in figures.values()
+            )
+            typer.echo(f"{group.replace('_', ' '):>24}: {cells}")
+
+
+def _figure(figure: dict[str, Any]) -> str:
+    rate = figure["rate"]
+    return f"{figure['completed']} of {figure['people']}" + (f" ({rate:.0%})" if rate is not None else "")

@@ -275,9 +275,10 @@ class Outbox:
                 .where(MSG.id.in_(stopped))
                 .values(state=CANCELLED, last_error="opted out", failed_at=now, lease_owner=None, lease_until=None)
             )
+            cancelled = [row.reminder_id for row in reminders if row.id in stopped]
             connection.execute(
                 update(Reminder)
-                .where(REM.id.in_([row.reminder_id for row in reminders if row.id in stopped]))
+                .where(REM.id.in_(cancelled) | REM.combined_into.in_(cancelled))
                 .values(status=ReminderStatus.SKIPPED.value, skip_reason="opted_out", finished_at=now)
             )
             metrics.REMINDERS_SKIPPED.labels("opted_out").inc(len(stopped))
@@ -612,8 +613,11 @@ _PHOTOS = (
 )
 _FENCE = select(MSG.id).where(MSG.id.in_(_IDS), MSG.lease_owner == bindparam("owner"), MSG.state == SENDING)
 _CHATS = select(CONV.id, CONV.recent, CONV.pending, CONV.lang, CONV.lang_chosen).where(CONV.id.in_(_IDS))
+# A reminder combined into another's message (one a day per person) follows that message.
 _REMINDERS_SENT = (
-    update(Reminder).where(REM.id.in_(_IDS)).values(status=ReminderStatus.SENT.value, finished_at=bindparam("now"))
+    update(Reminder)
+    .where(REM.id.in_(_IDS) | REM.combined_into.in_(_IDS))
+    .values(status=ReminderStatus.SENT.value, finished_at=bindparam("now"))
 )
 _FINISH = {
     "sent": _fenced(state=SENT, sent_at=bindparam("now"), provider_message_id=bindparam("pid"), last_error=None),
@@ -634,7 +638,7 @@ _POSTED = (
 )
 _REMINDER_FAILED = (
     update(Reminder)
-    .where(REM.id == bindparam("rid"))
+    .where((REM.id == bindparam("rid")) | (REM.combined_into == bindparam("rid")))
     .values(status=ReminderStatus.FAILED.value, last_error=bindparam("err"), finished_at=bindparam("now"))
 )
 _WAITING_USERS = (

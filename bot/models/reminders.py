@@ -38,6 +38,10 @@ class Reminder(TableModel, table=True):
     channel: str | None = Field(default=None, max_length=20, description="where it went (or was tried)")
     lang: str | None = Field(default=None, max_length=5)
     skip_reason: str | None = Field(default=None, max_length=20)
+    queued_at: datetime | None = Field(default=None, description="rendered into the outbox (the daily cap's clock)")
+    combined_into: int | None = Field(
+        default=None, index=True, description="the reminder whose message carried this one (same person, same day)"
+    )
     last_error: str | None = Field(default=None, max_length=300, description="why its message failed")
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = Field(default=None, description="sent, failed or skipped")

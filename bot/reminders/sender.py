@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,8 @@ class SendSummary:
     skipped_no_channel: int = 0
     skipped_shared_phone: int = 0  # a phone several employees share gets nobody's reminders
     skipped_nothing_pending: int = 0  # finished the courses since the plan
+    combined: int = 0  # reminders that went in another campaign's message to the same person
+    deferred_daily_cap: int = 0  # their person had the day's reminders already: due again tomorrow
     by_channel: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,6 +73,14 @@ class SendSummary:
 
 
 _Skip = tuple[int, str]  # a reminder id, and why it is skipped
+
+
+@dataclass
+class _Batch:
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel, outbox row)
+    combined: list[dict[str, Any]] = field(default_factory=list)  # reminders riding on another's message
+    skips: list[_Skip] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)  # their person is at the daily cap: tomorrow
 
 
 @dataclass(frozen=True)
@@ -103,8 +113,10 @@ class ReminderSender:
         send_window: str = "09:00-19:00",
         default_language: str = "hi",
         batch_size: int = 500,
+        daily_cap: int = 1,
     ):
-        """`channels`: the networks configured now (telegram, whatsapp), in order of preference."""
+        """`channels`: the networks configured now (telegram, whatsapp), in order of preference;
+        `batch_size`: people per transaction; `daily_cap`: reminder messages per person per local day."""
         self.db = db
         self.campaigns = {campaign.id: campaign for campaign in campaigns}
         self.texts = texts
@@ -114,6 +126,7 @@ class ReminderSender:
         self.send_window = send_window
         self.default_language = default_language
         self.batch_size = batch_size
+        self.daily_cap = daily_cap
         self._postgres = db.dialect.name == "postgresql"
 
     def queue_due(self, summary: SendSummary, *, progress: bool = False) -> list[int]:
@@ -171,33 +184,74 @@ class ReminderSender:
             ).scalar_one()
 
     def _queue_batch(self, campaign_ids: list[str], summary: SendSummary) -> tuple[int, list[int]] | None:
-        """One batch, in one transaction: routed, rendered, written to the outbox (or skipped, with why)."""
-        chosen = select(REM.id, REM.campaign, REM.employee_id).where(self._due(campaign_ids))
-        chosen = chosen.order_by(REM.id).limit(self.batch_size)
+        """One batch of people, in one transaction, with all their due reminders: routed, rendered (one
+        message per person), written to the outbox, or skipped with why, or left for tomorrow (the cap)."""
+        people = (
+            select(REM.employee_id).where(self._due(campaign_ids)).group_by(REM.employee_id)
+            .order_by(REM.employee_id).limit(self.batch_size)
+        )  # fmt: skip
+        chosen = select(REM.id, REM.campaign, REM.employee_id).where(
+            self._due(campaign_ids), REM.employee_id.in_(people.scalar_subquery())
+        )
+        chosen = chosen.order_by(REM.employee_id, REM.id)
         if self._postgres:
             chosen = chosen.with_for_update(skip_locked=True)  # several senders share the work
         with write_scope(self.db) as session:
             rows = session.connection().execute(chosen).all()
             if not rows:
                 return None
-            messages, skips = self._prepare(session, rows)
+            batch = self._prepare(session, rows)
             connection = session.connection()
             now = self.clock()
-            if messages:
-                _insert_messages(connection, messages)
+            if batch.messages:
+                _insert_messages(connection, batch.messages)
                 queued = [
-                    {"rid": message["reminder_id"], "ch": channel, "lg": message["lang"]}
-                    for channel, message in messages
+                    {"rid": message["reminder_id"], "ch": channel, "lg": message["lang"], "now": now}
+                    for channel, message in batch.messages
                 ]
                 connection.execute(_QUEUED, queued)
-            if skips:
-                connection.execute(_SKIPPED, [{"rid": rid, "why": why, "now": now} for rid, why in skips])
-        for _, why in skips:
+            if batch.combined:
+                connection.execute(_COMBINED, [combined | {"now": now} for combined in batch.combined])
+            if batch.skips:
+                connection.execute(_SKIPPED, [{"rid": rid, "why": why, "now": now} for rid, why in batch.skips])
+            if batch.deferred:
+                connection.execute(
+                    update(Reminder).where(REM.id.in_(batch.deferred)).values(due_at=self._tomorrow())
+                )  # fmt: skip
+        for _, why in batch.skips:
             summary.skipped(why)
-        return len(rows), [message["reminder_id"] for _, message in messages]
+        summary.combined += len(batch.combined)
+        summary.deferred_daily_cap += len(batch.deferred)
+        return len(rows), [message["reminder_id"] for _, message in batch.messages]
 
-    def _prepare(self, session: Session, rows: Sequence[Any]) -> tuple[list[tuple[str, dict[str, Any]]], list[_Skip]]:
-        """Route and render the batch: (channel, outbox row) to write, and (reminder id, reason) to skip."""
+    def _day(self) -> tuple[datetime, datetime]:
+        """The start of today and of tomorrow, in the deployment's time zone (the daily cap's day)."""
+        zone = ZoneInfo(self.timezone)
+        today = self.clock().astimezone(zone).date()
+        start = datetime.combine(today, time(0), tzinfo=zone)
+        return start, datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)
+
+    def _tomorrow(self) -> datetime:
+        return self._day()[1]
+
+    def _at_cap(self, connection: Connection, employee_ids: set[int]) -> set[int]:
+        """Those of these people who got their day's reminder messages already (queued or sent today)."""
+        start, _ = self._day()
+        counted = (
+            select(REM.employee_id)
+            .where(
+                REM.employee_id.in_(employee_ids), REM.queued_at >= start, REM.combined_into.is_(None),
+                REM.status != SKIPPED,  # a message cancelled by a STOP reached nobody
+            )
+            .group_by(REM.employee_id)
+            .having(func.count() >= self.daily_cap)
+        )  # fmt: skip
+        return set(connection.execute(counted).scalars())
+
+    def _prepare(self, session: Session, rows: Sequence[Any]) -> _Batch:
+        """Route and render the batch: one outbox message per person for all their due reminders (the
+        first carries it, the others are combined into it), the reminders skipped and why, and those of
+        people at their daily cap (left for tomorrow)."""
         connection = session.connection()
         employee_ids = {row.employee_id for row in rows}
         employees = {
@@ -213,28 +267,42 @@ class ReminderSender:
         stopped = preferences.opted_out_phones(connection, phones)
         chosen_languages = preferences.languages(connection, phones)
         linked = linked_chats(connection, phones)
-        mandatory = {campaign.id: campaign.audience.pending_mandatory for campaign in self.campaigns.values()}
+        capped = self._at_cap(connection, employee_ids)
         courses_all = pending_courses(session, employee_ids, mandatory_only=False)
         courses_mandatory = pending_courses(session, employee_ids, mandatory_only=True)
+        mandatory = {campaign.id: campaign.audience.pending_mandatory for campaign in self.campaigns.values()}
         routes = self._routes(connection, employees.values(), linked, shared | stopped)
-        messages, skips = [], []
+        batch = _Batch()
+        by_person: dict[int, list[Any]] = {}
         for row in rows:
-            campaign = self.campaigns[row.campaign]
-            employee = employees[row.employee_id]
-            if employee.phone in shared:
-                skips.append((row.id, "shared_phone"))  # the chat shows a shared phone nobody's records either
+            by_person.setdefault(row.employee_id, []).append(row)
+        for employee_id, own in by_person.items():
+            employee = employees[employee_id]
+            if employee_id in capped:
+                batch.deferred += [row.id for row in own]
                 continue
-            if employee.phone in stopped:
-                skips.append((row.id, "opted_out"))
+            why = "shared_phone" if employee.phone in shared else "opted_out" if employee.phone in stopped else None
+            due = []
+            for row in own:
+                if why is None and mandatory[row.campaign] and not courses_mandatory[employee_id]:
+                    batch.skips.append((row.id, "nothing_pending"))
+                else:
+                    due.append(row)
+            route = routes.get(employee_id)
+            why = why or (None if route is not None else "no_channel")
+            if why is not None or route is None:
+                batch.skips += [(row.id, why or "no_channel") for row in due]
                 continue
-            courses = (courses_mandatory if mandatory[campaign.id] else courses_all)[employee.id]
-            if campaign.audience.pending_mandatory and not courses:
-                skips.append((row.id, "nothing_pending"))
+            if not due:
                 continue
-            route = routes.get(employee.id)
-            if route is None:
-                skips.append((row.id, "no_channel"))
-                continue
+            # The message lists every pending course if any of the campaigns asks for them all, in the
+            # words of the first campaign that asks for the same (not "mandatory courses" over optional ones).
+            mandatory_only = all(mandatory[row.campaign] for row in due)
+            first = next(
+                row for row in due if self.campaigns[row.campaign].audience.pending_mandatory == mandatory_only
+            )
+            campaign = self.campaigns[first.campaign]
+            courses = (courses_mandatory if mandatory_only else courses_all)[employee_id]
             spoken = route.lang or _latest_language(linked.get(employee.phone, []))
             lang = spoken or chosen_languages.get(employee.phone) or self.default_language
             lang = lang if lang in ("en", "hi") else self.default_language
@@ -242,14 +310,17 @@ class ReminderSender:
             rendered = render(self.texts, campaign, lang, name=employee.name, courses=courses, today=today)
             sids = campaign.whatsapp_template.content_sid
             sid = sids.get(lang) or next(iter(sids.values()), None)  # type: ignore[call-overload]
-            messages.append(
+            batch.messages.append(
                 (route.channel, {
-                    "conversation_id": route.conversation_id, "reminder_id": row.id, "kind": "reminder",
+                    "conversation_id": route.conversation_id, "reminder_id": first.id, "kind": "reminder",
                     "text": rendered.text, "lang": lang,
                     "template": {"sid": sid, "variables": rendered.template_variables} if sid else None,
                 })
             )  # fmt: skip
-        return messages, skips
+            batch.combined += [
+                {"rid": row.id, "into": first.id, "ch": route.channel, "lg": lang} for row in due if row is not first
+            ]
+        return batch
 
     def _routes(
         self, connection: Connection, employees: Any, linked: Mapping[str, list[Any]], excluded: set[str]
@@ -327,7 +398,14 @@ def _insert_messages(connection: Connection, messages: list[tuple[str, dict[str,
 _QUEUED = (
     update(Reminder)
     .where(REM.id == bindparam("rid"), REM.status == PLANNED)
-    .values(status=QUEUED, channel=bindparam("ch"), lang=bindparam("lg"), deferred_until=None)
+    .values(status=QUEUED, channel=bindparam("ch"), lang=bindparam("lg"), deferred_until=None,
+            queued_at=bindparam("now"))
+)  # fmt: skip
+_COMBINED = (
+    update(Reminder)
+    .where(REM.id == bindparam("rid"), REM.status == PLANNED)
+    .values(status=QUEUED, combined_into=bindparam("into"), channel=bindparam("ch"), lang=bindparam("lg"),
+            deferred_until=None, queued_at=bindparam("now"))
 )  # fmt: skip
 _SKIPPED = (
     update(Reminder)
@@ -365,6 +443,7 @@ async def send_now(
     progress: bool = True,
     outbox: Outbox | None = None,
     batch_size: int = 500,
+    daily_cap: int = 1,
 ) -> SendSummary:
     """Queue every due reminder on each employee's channel, then send them (see the module's docstring).
     `channels`: the networks configured now (default: those with a provider); `providers` must belong to
@@ -373,6 +452,7 @@ async def send_now(
     sender = ReminderSender(
         db, campaigns=campaigns, texts=texts, channels=channels if channels is not None else list(providers),
         now=now, timezone=timezone, send_window=send_window, default_language=default_language, batch_size=batch_size,
+        daily_cap=daily_cap,
     )  # fmt: skip
     queued = await asyncio.to_thread(sender.queue_due, summary, progress=progress)
     outbox = outbox or Outbox(db, texts, default_language=default_language, clock=sender.clock)

@@ -1,4 +1,4 @@
-"""campaigns made in the staff console
+"""campaigns made in the staff console; reminders combined into one message a day per person
 
 Revision ID: 0010
 Revises: 0009
@@ -27,7 +27,14 @@ def upgrade() -> None:
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    # Plain ALTERs, no batch copy of the table: SQLite adds and drops a column in place (3.35+).
+    op.add_column("reminder", sa.Column("queued_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    op.add_column("reminder", sa.Column("combined_into", sa.Integer(), nullable=True))
+    op.create_index("ix_reminder_combined_into", "reminder", ["combined_into"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reminder_combined_into", table_name="reminder")
+    op.drop_column("reminder", "combined_into")
+    op.drop_column("reminder", "queued_at")
     op.drop_table("campaign")

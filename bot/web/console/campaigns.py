@@ -22,7 +22,9 @@ from bot.access.roles import REPORT_ROLES, scope_of
 from bot.db import session_scope, write_scope
 from bot.models import Staff
 from bot.providers import network_channels
+from bot.records.completion import today_in
 from bot.reminders.campaigns import Campaign, CampaignError, load_campaigns
+from bot.reminders.effect import WINDOWS, effectiveness
 from bot.reminders.preview import Preview, preview
 from bot.reminders.stored import (
     CampaignRefused,
@@ -81,6 +83,12 @@ REASONS = {
     "shared_phone": "Phone shared with another employee",
     "opted_out": "Said STOP to reminders",
     "no_channel": "Never wrote to the bot, and WhatsApp is not set up",
+}
+
+GROUPS = {
+    "reminded": "Reminded",
+    "not_reminded": "Planned for, not reminded",
+    "before": "Reminded, in the days before",
 }
 
 nav = (NavEntry("Campaigns", "campaigns", REPORT_ROLES),)
@@ -154,14 +162,16 @@ def _file_campaigns(request: Request) -> tuple[list[Campaign], str | None]:
         return [], str(error)
 
 
-def _overview(db: Engine, staff: Staff) -> dict[str, Any]:
+def _overview(db: Engine, staff: Staff, timezone: str) -> dict[str, Any]:
     with session_scope(db) as session:
         own = visible_campaigns(session, staff)
-        return {
-            "campaigns": own,
-            "history": [event for event in audit.events(session, subject_prefix="campaign:", limit=HISTORY * 4)
-                        if event.subject.removeprefix("campaign:") in {c.id for c in own}][:HISTORY],
-        }  # fmt: skip
+        history = [event for event in audit.events(session, subject_prefix="campaign:", limit=HISTORY * 4)
+                   if event.subject.removeprefix("campaign:") in {c.id for c in own}][:HISTORY]  # fmt: skip
+    return {
+        "campaigns": own,
+        "history": history,
+        "effect": effectiveness(db, own, today=today_in(timezone), timezone=timezone),
+    }
 
 
 def _blank() -> dict[str, str]:
@@ -171,7 +181,7 @@ def _blank() -> dict[str, str]:
 async def _list(
     request: Request, staff: Staff, *, draft: dict[str, str] | None = None, problems: list[Problem] | None = None
 ) -> Response:
-    overview = await run_in_threadpool(_overview, request.app.state.db, staff)
+    overview = await run_in_threadpool(_overview, request.app.state.db, staff, request.app.state.settings.timezone)
     from_file, file_error = _file_campaigns(request)
     scope = scope_of(staff)
     context = {
@@ -184,6 +194,8 @@ async def _list(
         "mistakes": mistakes(problems or []),
         "labels": LABELS,
         "every": EVERY,
+        "windows": [str(days) for days in WINDOWS],
+        "groups": GROUPS,
     }
     request.state.nav = "campaigns"
     return render(request, "campaigns.html", context, status_code=422 if problems else 200)

@@ -4,13 +4,14 @@ mistake listed at once; what the console saves is what `remind plan` plans (SQLi
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.db import session_scope
-from bot.models import Employee, Reminder, StoredCampaign
+from bot.models import Employee, Enrolment, Reminder, StoredCampaign
+from bot.records.completion import today_in
 from bot.records.importer import import_report
 from bot.reminders import plan
 from bot.reminders.preview import preview
@@ -158,3 +159,26 @@ def test_the_console_previews_a_campaign_before_anything_is_planned(app, db_engi
     assert figures["unreachable"] == str(expected.unreachable)
     assert 'lang="en"' in page.text and 'lang="hi"' in page.text and "नमस्ते" in page.text
     assert without_lucknow(page.text)
+
+
+def test_the_campaigns_page_shows_whether_the_reminders_worked(app, db_engine, state):
+    raipur = staff_client(app, "raipur")
+    create(raipur)
+    day = today_in("Asia/Kolkata") - timedelta(days=40)
+    with Session(db_engine) as session:
+        asha = session.exec(select(Employee).where(Employee.external_id == "R1")).one()
+        bhim = session.exec(select(Employee).where(Employee.external_id == "R2")).one()
+        sent = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6)
+        for employee, status in ((asha, "sent"), (bhim, "skipped")):
+            session.add(Reminder(campaign="posh-push", employee_id=employee.id, period="2026-W01", status=status,
+                                 due_at=sent, created_at=sent, finished_at=sent))  # fmt: skip
+        pending = session.exec(select(Enrolment).where(Enrolment.employee_id == asha.id,
+                                                       Enrolment.status != "completed")).one()  # fmt: skip
+        pending.status, pending.completed_on = "completed", day + timedelta(days=3)
+        session.add(pending)
+        session.commit()
+    page = raipur.get("/staff/campaigns").text
+    figures = dict(re.findall(r'data-figure="([\w-]+)">(.*?)</td>', page))
+    assert figures["posh-push-reminded-7"].startswith("100% <small>1 of 1</small>")
+    assert figures["posh-push-not_reminded-30"].startswith("0% <small>0 of 1</small>")
+    assert figures["posh-push-before-7"].startswith("0%")
