@@ -124,3 +124,15 @@ def bench_outbox(
         urls["PostgreSQL"] = postgres
     settings, _ = startup(log_level="WARNING", brain=False)
     typer.echo(run(database_urls=urls, messages=messages, locales=settings.content_dir / "locales"))
+
+
+@bench_app.command("gaps")
+def bench_gaps(
+    questions: Annotated[int, typer.Option(min=100, help="unanswered questions to group")] = 100_000,
+    rounds: Annotated[int, typer.Option(min=1, help="batches of 32 messages decided")] = 30,
+) -> None:
+    """Recording overhead per message, grouping 100,000 questions, time to answer a new entry."""
+    from bot.bench.gaps import bench_gaps as run
+
+    settings, brain = startup(log_level="WARNING")
+    typer.echo(run(brain, questions=questions, rounds=rounds, poll_seconds=settings.knowledge_poll_seconds))

@@ -85,6 +85,9 @@ def faq_add(
         item: dict[str, object] = {"id": topic_id, "examples": forms}
         if en is not None or hi is not None:
             item["answer"] = {"en": en, "hi": hi}
+        if topic_id not in brain.knowledge.faqs and not (title_hi or forms["hi"]):
+            typer.echo("error: a new entry needs a Hindi menu label: give --title-hi, or an example in Hindi", err=True)
+            raise typer.Exit(2)
         if topic_id not in brain.knowledge.faqs or title_en or title_hi:
             item["title"] = {"en": title_en or default_title(topic_id), "hi": title_hi or (forms["hi"] or [""])[0][:40]}
         try:

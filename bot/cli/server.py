@@ -89,6 +89,7 @@ def telegram_main(
     from bot.channels.telegram import run_polling
     from bot.delivery.outbox import outbox_for
     from bot.dialogue import Engine
+    from bot.learning.live import KnowledgeWatcher
 
     settings, brain = startup(migrate=True)
     if not settings.telegram_bot_token:
@@ -96,8 +97,17 @@ def telegram_main(
         raise typer.Exit(2)
     engine = Engine(brain=brain, db=db.get_engine(), settings=settings)
     outbox = outbox_for(settings, engine.db, brain.texts)
+    watcher = KnowledgeWatcher(engine, brain, interval=settings.knowledge_poll_seconds)
+
+    async def polling_with_live_knowledge() -> None:
+        knowledge = asyncio.create_task(watcher.run(), name="knowledge")  # as each `serve` worker does
+        try:
+            await run_polling(settings, engine, outbox)
+        finally:
+            knowledge.cancel()
+
     try:
-        asyncio.run(run_polling(settings, engine, outbox))
+        asyncio.run(polling_with_live_knowledge())
     except InvalidToken as error:
         typer.echo("error: Telegram rejected TELEGRAM_BOT_TOKEN", err=True)
         raise typer.Exit(2) from error

@@ -7,7 +7,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from bot.dialogue.tickets import RATING_KEYS, TicketReplies
 from bot.learning import gaps
 from bot.logs import mask
 from bot.messages import Attachment, Incoming, Option, Reply
-from bot.models import Conversation, Employee, GapKind, MessageOutcome, Ticket, utcnow
+from bot.models import Conversation, Employee, GapKind, Ticket, utcnow
 from bot.phones import PhoneError, to_e164
 from bot.receipts import first_deliveries, keep_replies, kept_replies
 from bot.records.status import Match, StatusView, find_employee, status_view
@@ -59,6 +59,7 @@ class Turn:
     outcome: str = "intent"
     topic: str | None = None  # the FAQ topic answered, or rated with "Did this help?"
     feedback: str | None = None  # "yes"/"no" to "Did this help?"
+    recorded: gaps.Recorded = field(default_factory=gaps.Recorded)  # the batch's, written at its end
 
 
 @dataclass
@@ -185,6 +186,7 @@ class Engine:
             )
             outcomes = []
             answered: dict[tuple[str, str], list[Reply]] = {}
+            recorded = gaps.Recorded()
             for incoming in messages:
                 receipt = (incoming.channel, incoming.external_id or "")
                 if incoming.external_id:
@@ -200,24 +202,24 @@ class Engine:
                     conversation=conversation,
                     lang=conversation.lang or default,
                     channel=incoming.channel,
+                    recorded=recorded,
                 )
                 replies = self._respond(turn, incoming)
                 conversation.pending = pending_for(replies)
                 remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
                 outcomes.append(Decided(replies, turn.lang, turn.outcome))
-                session.add(
-                    MessageOutcome(
-                        channel=incoming.channel[:20],
-                        lang=turn.lang,
-                        topic=turn.topic,
-                        outcome=turn.outcome,
-                        feedback=turn.feedback,
-                    )
+                recorded.outcome(
+                    channel=incoming.channel,
+                    lang=turn.lang,
+                    topic=turn.topic,
+                    outcome=turn.outcome,
+                    feedback=turn.feedback,
                 )
                 if incoming.external_id:
                     answered[receipt] = replies
             keep_replies(session, list(answered.items()))
+            recorded.write(session)
             return outcomes
 
     def _stored_language(self, incoming: Incoming) -> str:
@@ -295,8 +297,7 @@ class Engine:
         turn.outcome = "abstained"
         offered = [label for label in understanding.alternatives if label not in NOT_OFFERED]
         escalating = conversation.unclear_streak >= UNCLEAR_BEFORE_TICKET
-        gaps.record(
-            turn.session,
+        turn.recorded.question(
             kind=GapKind.TICKET if escalating else GapKind.ABSTAINED,
             text=turn.text,
             lang=understanding.lang,
@@ -529,8 +530,7 @@ class Engine:
         question = previous_question(turn.conversation.recent)
         if question:
             lang = self.brain.matcher.detector.detect(normalise(question))
-            gaps.record(
-                turn.session,
+            turn.recorded.question(
                 kind=kind,
                 text=question,
                 lang=lang,

@@ -97,6 +97,7 @@ class Grouper:
         self._seeds: list[tuple[int, Signature]] = []
         self._index: dict[str, list[int]] = defaultdict(list)  # term -> positions in _seeds
         self._decided: dict[tuple[str, ...], int] = {}  # a signature's terms -> its cluster key
+        self._texts: dict[str, Signature] = {}
         self._next_new = -1  # new clusters get negative keys until they are saved
         for cluster_id, seed in seeds:
             self._add(cluster_id, Signature.decoded(seed))
@@ -109,7 +110,10 @@ class Grouper:
 
     def assign(self, text: str) -> tuple[int, Signature]:
         """The cluster key for the question (negative: a cluster made now) and its signature."""
-        found = signature(self._matcher, text)
+        if text in self._texts:  # the same new question arrives hundreds of times, word for word
+            found = self._texts[text]
+        else:
+            found = self._texts[text] = signature(self._matcher, text)
         terms = tuple(sorted(found.weights))
         if terms in self._decided:
             return self._decided[terms], found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 from sqlmodel import Session, col, select
 
 from bot.learning.clusters import Grouper, Signature
@@ -17,11 +17,13 @@ def group_pending(session: Session, matcher: Matcher) -> int:
     """Cluster every question recorded since the last grouping; returns how many were grouped.
 
     Deterministic: questions in the order they were recorded, clusters in the order they were made.
-    Concurrent callers are harmless but wasteful; the caller's transaction commits.
+    One grouping at a time (PostgreSQL: a transaction lock; SQLite: the caller's `write_scope`), so two
+    workers never seed the same cluster twice. The caller's transaction commits.
     """
-    seeds = [
-        (saved_id(cluster), cluster.seed) for cluster in session.exec(select(GapCluster).order_by(col(GapCluster.id)))
-    ]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GROUPING_LOCK})
+    clusters = session.exec(select(GapCluster).order_by(col(GapCluster.id)))
+    seeds = [(saved_id(cluster), cluster.seed) for cluster in clusters]
     grouper = Grouper(matcher, seeds)
     grouped = 0
     last_id = 0
@@ -36,8 +38,8 @@ def group_pending(session: Session, matcher: Matcher) -> int:
             return grouped
         assigned: list[tuple[int, int]] = []
         made: dict[int, Signature] = {}
-        for question_id, text in rows:
-            key, found = grouper.assign(text)
+        for question_id, question in rows:
+            key, found = grouper.assign(question)
             if key < 0 and key not in made:
                 made[key] = found
             assigned.append((question_id, key))

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bot.dialogue import Engine as DialogueEngine
 from bot.learning.clusters import Grouper
 from bot.learning.grouping import group_pending, regroup
 from bot.learning.report import gap_clusters
-from bot.models import UnansweredQuestion, utcnow
+from bot.models import GapCluster, UnansweredQuestion, utcnow
 from tests.dialogue.test_engine import say
 
 HELPDESK = str(Path(sys.executable).with_name("helpdesk"))
@@ -101,3 +102,22 @@ def test_helpdesk_gaps_json_follows_the_contract(engine: DialogueEngine, tmp_pat
         [HELPDESK, "gaps"], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120, check=True
     ).stdout
     assert f"#{cluster['id']}  4 questions" in text and "डार्क मोड कैसे चालू करें" in text
+
+
+def test_two_groupings_at_once_make_each_cluster_once(engine: DialogueEngine, brain: Brain) -> None:
+    ask_each(engine, DARK_MODE + OTHERS)
+    start = threading.Barrier(2)
+
+    def group() -> None:
+        start.wait()
+        with write_scope(engine.db) as session:
+            group_pending(session, brain.matcher)
+
+    workers = [threading.Thread(target=group) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    with Session(engine.db) as session:
+        assert len(session.exec(select(GapCluster)).all()) == 1 + len(OTHERS)
+    assert len(set(clusters_of(engine.db).values())) == 1 + len(OTHERS)

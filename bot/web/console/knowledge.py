@@ -4,7 +4,7 @@ revert. Helpdesk staff see the clusters; publishing and reverting are for admins
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as default
 from datetime import timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from bot.learning.preview import Preview, labelled_queries, preview
 from bot.learning.report import Gap, cluster_questions, gap_clusters
 from bot.models import ChangeKind, KnowledgeChange, Role, Staff, TicketMessage, TicketStatus, utcnow
 from bot.tickets import service as tickets
+from bot.understanding.matcher import Matcher
 from bot.web.console.auth import console_form, console_page
 from bot.web.console.nav import NavEntry
 from bot.web.console.rendering import field, flash, path_for, redirect, render
@@ -187,8 +188,18 @@ async def new_entry(request: Request, staff: Staff) -> Response:
     return await _form(request, draft)
 
 
-def _publish(db: Engine, brain: Brain, draft: Draft, actor: str, confirmed: bool, queries: list[Any]) -> Preview | int:
-    """The change's preview if it needs a confirmation, else the saved change's id."""
+def _publish(
+    db: Engine, brain: Brain, files: Brain, draft: Draft, actor: str, confirmed: bool, queries: list[Any]
+) -> Preview | int:
+    """The change's preview if it needs a confirmation, else the saved change's id.
+
+    Checked against the knowledge in the database now: this worker's may be a poll behind (a change
+    saved a moment ago, on any worker), and then its matcher is rebuilt for the preview's "before".
+    """
+    with session_scope(db) as session:
+        knowledge = changes.layered(session, files.knowledge)
+    if knowledge != brain.knowledge:
+        brain = replace(brain, knowledge=knowledge, matcher=Matcher(knowledge, brain.matcher.calibration))
     item = draft.item(brain)
     added = check_addition("console", item, brain.knowledge, kind=draft.kind)
     found = preview(brain.matcher, with_additions(brain.knowledge, [(draft.kind, added)]), queries)
@@ -219,7 +230,10 @@ async def publish(request: Request, staff: Staff, form: FormData) -> Response:
     queries = labelled_queries(settings.content_dir)
     confirmed = field(form, "confirm") == "yes"
     try:
-        outcome = await run_in_threadpool(_publish, request.app.state.db, brain, draft, staff.name, confirmed, queries)
+        files = load_brain(settings.content_dir)
+        outcome = await run_in_threadpool(
+            _publish, request.app.state.db, brain, files, draft, staff.name, confirmed, queries
+        )
     except (ContentError, changes.ChangeError) as error:
         return await _form(request, draft, error=str(error), status=422)
     if isinstance(outcome, Preview):

@@ -132,3 +132,15 @@ def test_save_as_faq_on_a_resolved_ticket(app, engine, db_engine, other_roles, u
     assert f"From ticket {user_ticket}" in form
     assert "आपका ईमेल बदल दिया गया है।</textarea>" in form
     assert "[email]" not in form and "mera email" in form  # the user's own words, for staff to edit
+
+
+def test_a_change_builds_on_the_one_just_saved(app, db_engine, other_roles):
+    """The console's worker may be a poll behind: a topic added a moment ago already takes examples."""
+    boss = staff_client(app, "boss")
+    saved = post_form(boss, "/staff/knowledge/new", "/staff/knowledge/new", examples="dark mode kaise lagaye", **ENTRY)
+    assert saved.status_code == 303
+    more = post_form(boss, "/staff/knowledge/new?kind=examples", "/staff/knowledge/new",
+                     kind="examples", topic_id="support.dark_mode", examples="dark theme chahiye")  # fmt: skip
+    assert more.status_code == 303, more.text
+    with Session(db_engine) as session:
+        assert [change.kind for change in changes.in_force(session)] == ["faq", "examples"]
