@@ -161,11 +161,12 @@ class StaffDesk:
     def queue_follow_ups(self, limit: int = 100) -> int:
         """What users wrote or sent after their ticket's post, queued as replies to the post, once each
         (of two workers, the one that moves the ticket's mark on queues them); how many were queued."""
-        with write_scope(self.db) as session:
+        with session_scope(self.db) as session:  # looked for without the write lock: mostly nothing is new
             lines = session.exec(
                 select(TicketMessage, Ticket)
                 .join(Ticket, col(Ticket.id) == TicketMessage.ticket_id)
                 .where(
+                    col(Ticket.status).in_(ACTIVE_STATUSES),  # only an active ticket takes the user's messages
                     col(Ticket.staff_seen_line_id).is_not(None),
                     col(TicketMessage.id) > Ticket.staff_seen_line_id,
                     TicketMessage.author == "user",
@@ -174,28 +175,28 @@ class StaffDesk:
                 .order_by(col(TicketMessage.id))
                 .limit(limit)
             ).all()
-            by_ticket: dict[int, tuple[Ticket, list[TicketMessage]]] = {}
+            new: dict[int, tuple[int | None, list[tuple[int, str]]]] = {}
             for line, ticket in lines:
-                by_ticket.setdefault(saved_id(ticket), (ticket, []))[1].append(line)
-            if not by_ticket:
-                return 0
+                _, said = new.setdefault(saved_id(ticket), (ticket.staff_seen_line_id, []))
+                said.append((saved_id(line), follow_text(ticket, line)))
+        if not new:
+            return 0
+        queued = 0
+        with write_scope(self.db) as session:
             group = self._group(session)
-            queued = 0
-            for ticket_id, (ticket, said) in by_ticket.items():
-                moved = session.connection().execute(
-                    _SEEN_AFTER, {"tid": ticket_id, "old": ticket.staff_seen_line_id, "new": saved_id(said[-1])}
-                )
+            for ticket_id, (seen, said) in new.items():
+                moved = session.connection().execute(_SEEN_AFTER, {"tid": ticket_id, "old": seen, "new": said[-1][0]})
                 if moved.rowcount != 1:
                     continue  # another worker queued these
-                for line in said:
+                for line_id, text in said:
                     session.add(
                         OutboxMessage(
-                            conversation_id=group, kind=FOLLOW_UP, text=follow_text(ticket, line),
-                            ticket_id=ticket_id, ticket_message_id=line.id, lang=STAFF_LANGUAGE,
+                            conversation_id=group, kind=FOLLOW_UP, text=text, ticket_id=ticket_id,
+                            ticket_message_id=line_id, lang=STAFF_LANGUAGE,
                         )
                     )  # fmt: skip
                     queued += 1
-            return queued
+        return queued
 
     def queue_overdue(self) -> int:
         """A notice, once, for each active ticket that passed its SLA; how many were queued."""

@@ -36,7 +36,7 @@ from bot.dialogue import Engine
 from bot.messages import Option, Reply
 from bot.models import Conversation, InboundReceipt, OutboxMessage, Ticket, TicketMessage, utcnow
 from bot.providers.twilio import TwilioProvider, message_bodies
-from bot.tickets import service
+from bot.tickets import delivery, service
 from bot.tickets.staff import add_staff, staff_by_name
 from tests.channels.conftest import AT_ONCE
 from tests.channels.fake_twilio import FakeTwilio
@@ -565,6 +565,25 @@ def test_after_24_hours_the_template_goes_and_the_reply_waits_for_the_user(clien
     assert "How would you rate the help you got?" in fake.messages[-1]["Body"]
     assert "Thank you for your rating" in say(client, "4", "SM" + "3" * 32)[0]
     assert sender.deliver_outbox() == 0 and len(fake.messages) == 2
+
+
+def test_staff_send_a_held_answer_inside_the_reply_template(client, sender, fake, db_engine):
+    """The console's "send as template": the answer itself goes outside the 24-hour window."""
+    say(client, "talk to a person", "SM" + "1" * 32)
+    staff_reply(db_engine, "Your certificate is generated now.")
+    last_wrote_hours_ago(db_engine, 30)
+    sender.deliver_outbox()  # held, the "an answer is waiting" template sent
+    [message] = outbox_rows(db_engine)
+    with Session(db_engine) as session:
+        desk = staff_by_name(session, name="desk1")
+        delivery.send_as_template(session, ref="HD-000001", staff=desk, outbox_id=message.id, template_sid="HXreply")
+        session.commit()
+    assert sender.deliver_outbox() == 1
+    answer = fake.messages[-1]
+    assert answer["ContentSid"] == "HXreply" and "Body" not in answer
+    assert json.loads(answer["ContentVariables"]) == {"1": "HD-000001", "2": "Your certificate is generated now."}
+    assert outbox_rows(db_engine)[0].state == "sent"
+    resolve(db_engine)  # it reached the user: the ticket may be resolved and the rating asked
 
 
 def test_a_held_answer_fails_with_its_reason_when_the_user_never_writes_back(client, sender, fake, db_engine):

@@ -88,6 +88,9 @@ def test_a_screenshot_and_a_failed_reply(browser, server, database, failed_reply
     log_in(page, server)
     row = page.locator("table.queue tbody tr").filter(has_text=ref)
     expect(row).to_contain_text("NOT DELIVERED")
+    width, height = SIZES[size]["width"], SIZES[size]["height"]
+    assert fits_the_screen(page), f"the queue is wider than the {size} screen"
+    page.screenshot(path=str(artifacts / f"queue-not-delivered-{width}x{height}.png"), full_page=True)
     page.get_by_role("link", name=ref).click()
 
     picture = page.get_by_role("img", name="Photo the user sent")
@@ -100,7 +103,6 @@ def test_a_screenshot_and_a_failed_reply(browser, server, database, failed_reply
     expect(delivery).to_contain_text(f"Not delivered: {REFUSED}")
     expect(page.get_by_role("heading", name=ref)).to_contain_text("NOT DELIVERED")
     assert fits_the_screen(page), f"the ticket is wider than the {size} screen"
-    width, height = SIZES[size]["width"], SIZES[size]["height"]
     page.screenshot(path=str(artifacts / f"ticket-failed-reply-{width}x{height}.png"), full_page=True)
 
     submit(page, "Try again", f"The reply on {ref} is queued again.")
