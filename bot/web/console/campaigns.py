@@ -162,15 +162,18 @@ def _file_campaigns(request: Request) -> tuple[list[Campaign], str | None]:
         return [], str(error)
 
 
-def _overview(db: Engine, staff: Staff, timezone: str) -> dict[str, Any]:
+def _overview(db: Engine, staff: Staff, timezone: str, from_file: list[Campaign]) -> dict[str, Any]:
+    """The account's console campaigns, their history, and how well each campaign it can see worked."""
     with session_scope(db) as session:
         own = visible_campaigns(session, staff)
         history = [event for event in audit.events(session, subject_prefix="campaign:", limit=HISTORY * 4)
                    if event.subject.removeprefix("campaign:") in {c.id for c in own}][:HISTORY]  # fmt: skip
+    measured = own + from_file
     return {
         "campaigns": own,
         "history": history,
-        "effect": effectiveness(db, own, today=today_in(timezone), timezone=timezone),
+        "measured": measured,
+        "effect": effectiveness(db, measured, today=today_in(timezone), timezone=timezone),
     }
 
 
@@ -181,12 +184,14 @@ def _blank() -> dict[str, str]:
 async def _list(
     request: Request, staff: Staff, *, draft: dict[str, str] | None = None, problems: list[Problem] | None = None
 ) -> Response:
-    overview = await run_in_threadpool(_overview, request.app.state.db, staff, request.app.state.settings.timezone)
     from_file, file_error = _file_campaigns(request)
     scope = scope_of(staff)
+    from_file = [campaign for campaign in from_file if covers(scope, campaign)]
+    timezone = request.app.state.settings.timezone
+    overview = await run_in_threadpool(_overview, request.app.state.db, staff, timezone, from_file)
     context = {
         **overview,
-        "from_file": [campaign for campaign in from_file if covers(scope, campaign)],
+        "from_file": from_file,
         "file_error": file_error if scope.everything else None,
         "scope": scope.describe(),
         "limited": not scope.everything,

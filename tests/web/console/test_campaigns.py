@@ -182,3 +182,6 @@ def test_the_campaigns_page_shows_whether_the_reminders_worked(app, db_engine, s
     assert figures["posh-push-reminded-7"].startswith("100% <small>1 of 1</small>")
     assert figures["posh-push-not_reminded-30"].startswith("0% <small>0 of 1</small>")
     assert figures["posh-push-before-7"].startswith("0%")
+    assert "pending-mandatory-reminded-7" not in figures  # the file's campaign reaches beyond Raipur
+    shown = staff_client(app, "boss").get("/staff/campaigns").text
+    assert 'data-figure="pending-mandatory-reminded-7"' in shown and 'data-figure="posh-push-reminded-7"' in shown
