@@ -28,6 +28,7 @@ from bot.reminders.effect import WINDOWS, effectiveness
 from bot.reminders.preview import Preview, preview
 from bot.reminders.stored import (
     CampaignRefused,
+    check_draft,
     covers,
     delete_campaign,
     find_campaign,
@@ -290,7 +291,42 @@ async def campaign_preview(request: Request, staff: Staff) -> Response:
     if result is None:
         return _missing()
     request.state.nav = "campaigns"
-    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS})
+    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS, "draft": False})
+
+
+def _draft_preview(
+    db: Engine, name: str, definition: dict[str, Any], file_ids: list[str], editing: str | None, **options: Any
+) -> Preview:
+    with session_scope(db) as session:
+        staff = find_staff(session, name=name)
+        campaign = check_draft(session, staff=staff, definition=definition, file_ids=file_ids, editing=editing)
+    return preview(db, campaign, **options)
+
+
+@console_form(*REPORT_ROLES)
+async def draft_preview(request: Request, staff: Staff, form: FormData) -> Response:
+    """The preview of the form as it is, before it is saved (so before anything can be planned for it)."""
+    draft, editing = draft_of_form(form), field(form, "editing") or None
+    saved = await run_in_threadpool(_load, request.app.state.db, staff, editing) if editing else None
+    if editing and saved is None:
+        return _missing()
+    if editing:
+        draft["id"] = editing
+    kept = saved.model_dump(mode="json", exclude_defaults=True) if saved else None
+    from_file, _ = _file_campaigns(request)
+    settings = request.app.state.settings
+    try:
+        result = await run_in_threadpool(
+            _draft_preview, request.app.state.db, staff.name, definition_of(draft, kept),
+            [campaign.id for campaign in from_file], editing,
+            texts=request.app.state.brain().texts, channels=network_channels(settings), timezone=settings.timezone,
+        )  # fmt: skip
+    except CampaignRefused as refused:
+        if saved is not None:
+            return await _edit(request, saved, draft, refused.problems)
+        return await _list(request, staff, draft=draft, problems=refused.problems)
+    request.state.nav = "campaigns"
+    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS, "draft": True})
 
 
 def _act(db: Engine, name: str, campaign_id: str, action: str) -> None:
@@ -320,6 +356,7 @@ async def campaign_action(request: Request, staff: Staff, form: FormData) -> Res
 
 routes = [
     Route("/campaigns", campaigns_page, name="campaigns"),
+    Route("/campaign-preview", draft_preview, methods=["POST"], name="campaign_draft_preview"),
     Route("/campaigns", campaign_create, methods=["POST"]),
     Route("/campaigns/{campaign_id:str}", campaign_edit, name="campaign_edit"),
     Route("/campaigns/{campaign_id:str}", campaign_update, methods=["POST"]),
