@@ -137,10 +137,12 @@ class ReminderSender:
             return queued
         total = self._due_count(open_campaigns)
         done = 0
+        after = 0  # people are taken in id order: each batch starts after the last one's last person
         with progress_reporter("queueing reminders") as report:
-            while (batch := self._queue_batch(open_campaigns, summary)) is not None:
+            while (batch := self._queue_batch(open_campaigns, summary, after)) is not None:
                 done += batch[0]
                 queued += batch[1]
+                after = batch[2]
                 if progress:
                     report(min(done, total), max(total, done))
         return queued
@@ -183,23 +185,29 @@ class ReminderSender:
                 select(func.count()).select_from(Reminder).where(self._due(campaign_ids))
             ).scalar_one()
 
-    def _queue_batch(self, campaign_ids: list[str], summary: SendSummary) -> tuple[int, list[int]] | None:
-        """One batch of people, in one transaction, with all their due reminders: routed, rendered (one
-        message per person), written to the outbox, or skipped with why, or left for tomorrow (the cap)."""
+    def _queue_batch(
+        self, campaign_ids: list[str], summary: SendSummary, after: int
+    ) -> tuple[int, list[int], int] | None:
+        """One batch of people (ids above `after`), in one transaction, with all their due reminders:
+        routed, rendered (one message per person), written to the outbox, or skipped with why, or left
+        for tomorrow (the cap). The rows handled, the reminders queued, and the batch's last person."""
         people = (
-            select(REM.employee_id).where(self._due(campaign_ids)).group_by(REM.employee_id)
-            .order_by(REM.employee_id).limit(self.batch_size)
+            select(REM.employee_id).where(self._due(campaign_ids), REM.employee_id > after)
+            .group_by(REM.employee_id).order_by(REM.employee_id).limit(self.batch_size)
         )  # fmt: skip
-        chosen = select(REM.id, REM.campaign, REM.employee_id).where(
-            self._due(campaign_ids), REM.employee_id.in_(people.scalar_subquery())
-        )
-        chosen = chosen.order_by(REM.employee_id, REM.id)
-        if self._postgres:
-            chosen = chosen.with_for_update(skip_locked=True)  # several senders share the work
         with write_scope(self.db) as session:
-            rows = session.connection().execute(chosen).all()
-            if not rows:
+            chosen_people = list(session.connection().execute(people).scalars())
+            if not chosen_people:
                 return None
+            chosen = select(REM.id, REM.campaign, REM.employee_id).where(
+                self._due(campaign_ids), REM.employee_id.in_(chosen_people)
+            )
+            chosen = chosen.order_by(REM.employee_id, REM.id)
+            if self._postgres:
+                chosen = chosen.with_for_update(skip_locked=True)  # several senders share the work
+            rows = session.connection().execute(chosen).all()
+            if not rows:  # all of them taken by another sender meanwhile
+                return 0, [], chosen_people[-1]
             batch = self._prepare(session, rows)
             connection = session.connection()
             now = self.clock()
@@ -222,7 +230,7 @@ class ReminderSender:
             summary.skipped(why)
         summary.combined += len(batch.combined)
         summary.deferred_daily_cap += len(batch.deferred)
-        return len(rows), [message["reminder_id"] for _, message in batch.messages]
+        return len(rows), [message["reminder_id"] for _, message in batch.messages], chosen_people[-1]
 
     def _day(self) -> tuple[datetime, datetime]:
         """The start of today and of tomorrow, in the deployment's time zone (the daily cap's day)."""

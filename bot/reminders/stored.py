@@ -119,10 +119,11 @@ def find_campaign(session: Session, staff: Staff, campaign_id: str) -> Campaign 
     return campaign if campaign is not None and covers(scope_of(staff), campaign) else None
 
 
-def save_campaign(
+def check_draft(
     session: Session, *, staff: Staff, definition: dict[str, Any], file_ids: Iterable[str], editing: str | None = None
 ) -> Campaign:
-    """Create (editing=None) or replace a console campaign; CampaignRefused lists every mistake."""
+    """The campaign as saving it would save it (limited to the account's scope), without saving it;
+    CampaignRefused lists every mistake."""
     definition = dict(definition)
     if editing is not None:
         definition["id"] = editing
@@ -136,6 +137,14 @@ def save_campaign(
         raise CampaignRefused(found)
     if editing is None and (checked.id in set(file_ids) or session.get(StoredCampaign, checked.id) is not None):
         raise CampaignRefused([Problem(None, ("id",), f"{checked.id} is used by another campaign; choose another")])
+    return checked
+
+
+def save_campaign(
+    session: Session, *, staff: Staff, definition: dict[str, Any], file_ids: Iterable[str], editing: str | None = None
+) -> Campaign:
+    """Create (editing=None) or replace a console campaign; CampaignRefused lists every mistake."""
+    checked = check_draft(session, staff=staff, definition=definition, file_ids=file_ids, editing=editing)
     stored = checked.model_dump(mode="json", exclude_defaults=True)
     row = session.get(StoredCampaign, checked.id)
     if row is None:

@@ -16,10 +16,13 @@ import yaml
 from sqlmodel import Session, select
 
 from bot.config import PROJECT_ROOT
+from bot.db import session_scope
 from bot.models import OutboxMessage, Reminder
 from bot.providers.console import ConsoleMailbox
 from bot.reminders.campaigns import Campaign
 from bot.reminders.scheduler import Scheduler
+from bot.reminders.stored import all_campaigns, save_campaign
+from bot.tickets.staff import add_staff, find_staff
 from tests.reminders.helpers import campaigns, seeded, texts
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -120,3 +123,27 @@ def test_docker_compose_runs_the_scheduler_and_the_readme_shows_it_and_cron():
     assert services["reminders"]["restart"] == "unless-stopped"
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert "`reminders`" in readme and "helpdesk remind plan" in readme and "* * * *" in readme
+
+
+def test_a_campaign_made_in_the_console_is_planned_and_sent_from_the_next_tick(db_engine):
+    seeded(db_engine)
+    noon = START.replace(hour=12)
+    clock = FakeClock(noon, noon + timedelta(hours=1))
+
+    def from_the_database() -> list[Campaign]:
+        with Session(db_engine) as session:
+            return all_campaigns(session)
+
+    running = Scheduler(db_engine, campaigns=from_the_database, texts=texts(), providers={"console": ConsoleMailbox()},
+                        channels=[], clock=clock)  # fmt: skip
+    first = asyncio.run(running.tick())
+    assert first.planned_here and set(first.planned) == {"pending-mandatory"} and first.sent.sent > 0
+    with session_scope(db_engine) as session:
+        add_staff(session, name="boss", password="correct horse battery", role="admin")
+        save_campaign(session, staff=find_staff(session, name="boss"), file_ids=["pending-mandatory"],
+                      definition=DAILY.model_dump(mode="json"))  # fmt: skip
+    clock.now += timedelta(minutes=1)
+    second = asyncio.run(running.tick())
+    assert second.planned["daily-asha"] > 0 and second.planned["pending-mandatory"] == 0
+    # Everyone it reached had the day's message from the first tick: theirs waits for tomorrow.
+    assert second.sent.sent == 0 and second.sent.deferred_daily_cap == second.planned["daily-asha"]

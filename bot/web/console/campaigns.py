@@ -28,6 +28,7 @@ from bot.reminders.effect import WINDOWS, effectiveness
 from bot.reminders.preview import Preview, preview
 from bot.reminders.stored import (
     CampaignRefused,
+    check_draft,
     covers,
     delete_campaign,
     find_campaign,
@@ -162,15 +163,18 @@ def _file_campaigns(request: Request) -> tuple[list[Campaign], str | None]:
         return [], str(error)
 
 
-def _overview(db: Engine, staff: Staff, timezone: str) -> dict[str, Any]:
+def _overview(db: Engine, staff: Staff, timezone: str, from_file: list[Campaign]) -> dict[str, Any]:
+    """The account's console campaigns, their history, and how well each campaign it can see worked."""
     with session_scope(db) as session:
         own = visible_campaigns(session, staff)
         history = [event for event in audit.events(session, subject_prefix="campaign:", limit=HISTORY * 4)
                    if event.subject.removeprefix("campaign:") in {c.id for c in own}][:HISTORY]  # fmt: skip
+    measured = own + from_file
     return {
         "campaigns": own,
         "history": history,
-        "effect": effectiveness(db, own, today=today_in(timezone), timezone=timezone),
+        "measured": measured,
+        "effect": effectiveness(db, measured, today=today_in(timezone), timezone=timezone),
     }
 
 
@@ -181,12 +185,14 @@ def _blank() -> dict[str, str]:
 async def _list(
     request: Request, staff: Staff, *, draft: dict[str, str] | None = None, problems: list[Problem] | None = None
 ) -> Response:
-    overview = await run_in_threadpool(_overview, request.app.state.db, staff, request.app.state.settings.timezone)
     from_file, file_error = _file_campaigns(request)
     scope = scope_of(staff)
+    from_file = [campaign for campaign in from_file if covers(scope, campaign)]
+    timezone = request.app.state.settings.timezone
+    overview = await run_in_threadpool(_overview, request.app.state.db, staff, timezone, from_file)
     context = {
         **overview,
-        "from_file": [campaign for campaign in from_file if covers(scope, campaign)],
+        "from_file": from_file,
         "file_error": file_error if scope.everything else None,
         "scope": scope.describe(),
         "limited": not scope.everything,
@@ -285,7 +291,42 @@ async def campaign_preview(request: Request, staff: Staff) -> Response:
     if result is None:
         return _missing()
     request.state.nav = "campaigns"
-    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS})
+    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS, "draft": False})
+
+
+def _draft_preview(
+    db: Engine, name: str, definition: dict[str, Any], file_ids: list[str], editing: str | None, **options: Any
+) -> Preview:
+    with session_scope(db) as session:
+        staff = find_staff(session, name=name)
+        campaign = check_draft(session, staff=staff, definition=definition, file_ids=file_ids, editing=editing)
+    return preview(db, campaign, **options)
+
+
+@console_form(*REPORT_ROLES)
+async def draft_preview(request: Request, staff: Staff, form: FormData) -> Response:
+    """The preview of the form as it is, before it is saved (so before anything can be planned for it)."""
+    draft, editing = draft_of_form(form), field(form, "editing") or None
+    saved = await run_in_threadpool(_load, request.app.state.db, staff, editing) if editing else None
+    if editing and saved is None:
+        return _missing()
+    if editing:
+        draft["id"] = editing
+    kept = saved.model_dump(mode="json", exclude_defaults=True) if saved else None
+    from_file, _ = _file_campaigns(request)
+    settings = request.app.state.settings
+    try:
+        result = await run_in_threadpool(
+            _draft_preview, request.app.state.db, staff.name, definition_of(draft, kept),
+            [campaign.id for campaign in from_file], editing,
+            texts=request.app.state.brain().texts, channels=network_channels(settings), timezone=settings.timezone,
+        )  # fmt: skip
+    except CampaignRefused as refused:
+        if saved is not None:
+            return await _edit(request, saved, draft, refused.problems)
+        return await _list(request, staff, draft=draft, problems=refused.problems)
+    request.state.nav = "campaigns"
+    return render(request, "campaign_preview.html", {"preview": result, "reasons": REASONS, "draft": True})
 
 
 def _act(db: Engine, name: str, campaign_id: str, action: str) -> None:
@@ -315,6 +356,7 @@ async def campaign_action(request: Request, staff: Staff, form: FormData) -> Res
 
 routes = [
     Route("/campaigns", campaigns_page, name="campaigns"),
+    Route("/campaign-preview", draft_preview, methods=["POST"], name="campaign_draft_preview"),
     Route("/campaigns", campaign_create, methods=["POST"]),
     Route("/campaigns/{campaign_id:str}", campaign_edit, name="campaign_edit"),
     Route("/campaigns/{campaign_id:str}", campaign_update, methods=["POST"]),

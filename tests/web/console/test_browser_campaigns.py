@@ -55,6 +55,18 @@ def test_the_campaign_editor(browser, server, imported, artifacts, size):
     expect(page.get_by_role("link", name="Campaigns")).to_have_attribute("aria-current", "page")
 
     form = page.locator("form.campaign-form")
+    form.get_by_label("Campaign id").fill("raipur-posh")
+    form.get_by_label("Name", exact=True).fill("POSH before the deadline")
+    form.get_by_label("Message in English").fill("Namaste {name}, please finish: {courses}")
+    form.get_by_label("Message in Hindi").fill("नमस्ते {name}, कृपया पूरा करें: {courses}")
+    page.get_by_role("button", name="Preview without saving").click()
+    expect(page.get_by_role("heading", name="Whom raipur-posh would reach now")).to_be_visible()
+    expect(page.locator(".notice")).to_contain_text("Not saved yet")
+    expect(page.locator('[data-figure="audience"]')).to_have_text("2")
+    shot(page, artifacts, "campaign-draft-preview")
+    page.get_by_role("link", name="← All campaigns").click()
+    expect(page.get_by_text("No campaigns made here yet.")).to_be_visible()  # the preview saved nothing
+
     form.get_by_label("Campaign id").fill("Raipur POSH")
     form.get_by_label("Name", exact=True).fill("POSH before the deadline")
     form.get_by_label("Districts", exact=True).fill("Raipur, Lucknow")

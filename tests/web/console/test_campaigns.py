@@ -182,3 +182,24 @@ def test_the_campaigns_page_shows_whether_the_reminders_worked(app, db_engine, s
     assert figures["posh-push-reminded-7"].startswith("100% <small>1 of 1</small>")
     assert figures["posh-push-not_reminded-30"].startswith("0% <small>0 of 1</small>")
     assert figures["posh-push-before-7"].startswith("0%")
+    assert "pending-mandatory-reminded-7" not in figures  # the file's campaign reaches beyond Raipur
+    shown = staff_client(app, "boss").get("/staff/campaigns").text
+    assert 'data-figure="pending-mandatory-reminded-7"' in shown and 'data-figure="posh-push-reminded-7"' in shown
+
+
+def test_a_draft_is_previewed_without_saving_it(app, db_engine, state, brain):
+    raipur = staff_client(app, "raipur")
+    page = post_form(raipur, "/staff/campaigns", "/staff/campaign-preview", **form())
+    assert page.status_code == 200 and "Not saved yet" in page.text
+    with Session(db_engine) as session:
+        assert session.exec(select(StoredCampaign)).all() == [] and session.exec(select(Reminder)).all() == []
+    figures = dict(re.findall(r'data-figure="([\w-]+)">([^<]+)<', page.text))
+    assert int(figures["audience"]) > 0 and without_lucknow(page.text)
+    refused = post_form(raipur, "/staff/campaigns", "/staff/campaign-preview", **form(districts="Lucknow"))
+    assert refused.status_code == 422 and "Lucknow: you may reach only Raipur" in refused.text
+    lucknow = staff_client(app, "lucknow")
+    create(lucknow, id="lko", name="Lucknow drive")
+    other = post_form(raipur, "/staff/campaigns", "/staff/campaign-preview", **form(editing="lko"))
+    assert other.status_code == 404  # another district's campaign, as if it did not exist
+    own = post_form(lucknow, "/staff/campaigns/lko", "/staff/campaign-preview", **form(editing="lko", name="New"))
+    assert own.status_code == 200 and "Whom lko would reach now" in own.text

@@ -60,6 +60,7 @@ REQUESTS = [
     ("GET", "/imports/{job_id:int}/status.json", "/staff/imports/{lucknow_job}/status.json", 404),
     ("GET", "/imports/{job_id:int}/rejects.csv", "/staff/imports/{lucknow_job}/rejects.csv", 404),
     ("GET", "/campaigns", "/staff/campaigns", 200),
+    ("POST", "/campaign-preview", "/staff/campaign-preview", 200),
     ("POST", "/campaigns", "/staff/campaigns", 303),
     ("GET", "/campaigns/{campaign_id:str}", "/staff/campaigns/lko", 404),
     ("POST", "/campaigns/{campaign_id:str}", "/staff/campaigns/lko", 404),
@@ -132,7 +133,7 @@ def form_for(client: TestClient, route: str) -> dict[str, str]:
         fields |= {"current_password": "wrong one!!", "new_password": "a new long one", "repeat_password": "other"}
     if route in ("/canned", "/canned/{canned_id:int}"):
         fields |= {"title": "Lucknow", "text_en": "x", "text_hi": "y"}
-    if route.startswith("/campaigns") and not route.endswith("{action:str}"):
+    if route.startswith(("/campaigns", "/campaign-preview")) and not route.endswith("{action:str}"):
         fields |= {**CAMPAIGN, "name": "Raipur drive", "id": "raipur-drive"}
     if route == "/accounts":
         fields |= {"name": "lucknow2", "role": "admin", "districts": "Lucknow", "password": "a long password"}
