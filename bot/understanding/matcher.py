@@ -136,6 +136,9 @@ class Matcher:
                 self._index[term].append(len(self._examples))
             total = sum(self._weight[term] for term in terms)
             self._examples.append(_Example(label, frozenset(terms), total, " ".join(sorted(terms))))
+        self._postings = {term: frozenset(positions) for term, positions in self._index.items()}
+        self._totals = [example.total for example in self._examples]
+        self._labels = [example.label for example in self._examples]
         self._selective_postings = max(1, int(len(self._examples) * SELECTIVE_SHARE))
 
     def _scaled(self, term: str, weight: float) -> float:
@@ -289,10 +292,10 @@ class Matcher:
                 continue
             for position in positions:
                 overlap[position] += query[term]
-        if common:
-            for position in overlap:
-                for term in self._examples[position].terms & common.keys():
-                    overlap[position] += common[term]
+        for term, weight in common.items():
+            # The intersection runs in C over the examples found (a few hundred), not over the postings.
+            for position in self._postings[term].intersection(overlap):
+                overlap[position] += weight
         return overlap
 
     def _lexical_by_id(self, query: dict[str, float], overlap: dict[int, float]) -> dict[str, list[tuple[float, int]]]:
@@ -301,17 +304,16 @@ class Matcher:
         # A long message tells its story around the question: judge it more by how much of an
         # example it contains than by how much of it the example explains (an F-beta, beta > 1).
         beta2 = max(1.0, len(query) / self.calibration.long_message_terms)
-        examples = self._examples
-        scored = []
-        for position, shared in overlap.items():
-            query_coverage = shared / query_total
-            example_coverage = shared / examples[position].total
-            lexical = (1 + beta2) * query_coverage * example_coverage / (beta2 * query_coverage + example_coverage)
-            scored.append((lexical, position))
+        # F-beta of the coverages shared/query_total and shared/total, simplified (the shared weight cancels).
+        totals, labels = self._totals, self._labels
+        scored = [
+            ((1 + beta2) * shared / (beta2 * totals[position] + query_total), position)
+            for position, shared in overlap.items()
+        ]
         scored.sort(reverse=True)
         kept: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for lexical, position in scored:
-            best = kept[examples[position].label]
+            best = kept[labels[position]]
             if len(best) < EXAMPLES_KEPT:
                 best.append((lexical, position))
         return kept
