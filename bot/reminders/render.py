@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col
 
 from bot.i18n import Texts
 from bot.models import Course, Enrolment, EnrolmentStatus
@@ -18,6 +19,7 @@ class PendingCourse:
     name: str
     name_hi: str | None
     batch_end_date: date | None
+    mandatory: bool = True
 
     def title(self, lang: str) -> str:
         return self.name_hi if lang == "hi" and self.name_hi else self.name
@@ -32,14 +34,20 @@ def pending_courses(
     if not ids:
         return found
     query = (
-        select(col(Enrolment.employee_id), col(Course.name), col(Course.name_hi), col(Enrolment.batch_end_date))
+        sql_select(  # five columns: more than sqlmodel's typed select takes
+            col(Enrolment.employee_id),
+            col(Course.name),
+            col(Course.name_hi),
+            col(Enrolment.batch_end_date),
+            col(Enrolment.mandatory),
+        )
         .join(Course, col(Course.id) == Enrolment.course_id)
-        .where(col(Enrolment.employee_id).in_(ids), Enrolment.status != EnrolmentStatus.COMPLETED.value)
+        .where(col(Enrolment.employee_id).in_(ids), col(Enrolment.status) != EnrolmentStatus.COMPLETED.value)
     )
     if mandatory_only:
         query = query.where(col(Enrolment.mandatory).is_(True))
-    for employee_id, name, name_hi, end in session.exec(query):
-        found[employee_id].append(PendingCourse(name, name_hi, end))
+    for employee_id, name, name_hi, end, mandatory in session.connection().execute(query):
+        found[employee_id].append(PendingCourse(name, name_hi, end, bool(mandatory)))
     for courses in found.values():
         courses.sort(key=lambda course: (course.batch_end_date is None, course.batch_end_date or date.max, course.name))
     return found

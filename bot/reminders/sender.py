@@ -276,8 +276,11 @@ class ReminderSender:
         chosen_languages = preferences.languages(connection, phones)
         linked = linked_chats(connection, phones)
         capped = self._at_cap(connection, employee_ids)
-        courses_all = pending_courses(session, employee_ids, mandatory_only=False)
-        courses_mandatory = pending_courses(session, employee_ids, mandatory_only=True)
+        courses_all = pending_courses(session, employee_ids, mandatory_only=False)  # one read serves both lists
+        courses_mandatory = {
+            employee_id: [course for course in courses if course.mandatory]
+            for employee_id, courses in courses_all.items()
+        }
         mandatory = {campaign.id: campaign.audience.pending_mandatory for campaign in self.campaigns.values()}
         routes = self._routes(connection, employees.values(), linked, shared | stopped)
         batch = _Batch()
