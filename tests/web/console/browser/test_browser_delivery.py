@@ -23,24 +23,9 @@ from bot.models import OutboxMessage, Ticket
 from bot.tickets import service
 from bot.tickets.staff import add_staff, staff_by_name
 from tests.channels.fake_bot_api import FakeBotApi, ServerThread
+from tests.web.console.browser.pages import PASSWORD, SIZES, fits_the_screen, log_in, open_page, submit
 from tests.web.console.pictures import png
-from tests.web.console.test_browser import (
-    PASSWORD,
-    SIZES,
-    artifacts,
-    browser,
-    chromium,
-    database,
-    fits_the_screen,
-    log_in,
-    open_page,
-    playwright,
-    server,
-    submit,
-)
 
-# The browser, the served app and their database as the console's other browser tests have them.
-SHARED_FIXTURES = (artifacts, browser, chromium, database, playwright, server)
 TOKEN = "123456:TEST-token-for-the-browser"
 USER = "5151"
 REFUSED = "forbidden: Forbidden: bot was blocked by the user"

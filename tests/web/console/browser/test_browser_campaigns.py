@@ -11,24 +11,8 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.records.importer import import_report
 from bot.tickets.staff import add_staff
+from tests.web.console.browser.pages import PASSWORD, SIZES, fits_the_screen, log_in, open_page, shot
 from tests.web.console.nodal import STATE_REPORT, without_lucknow
-from tests.web.console.test_browser import (
-    PASSWORD,
-    SIZES,
-    artifacts,
-    browser,
-    chromium,
-    database,
-    fits_the_screen,
-    log_in,
-    open_page,
-    playwright,
-    server,
-)
-from tests.web.console.test_browser_nodal import shot
-
-# The browser, the served app and their database as the console's other browser tests have them.
-SHARED_FIXTURES = (artifacts, browser, chromium, database, playwright, server)
 
 
 @pytest.fixture

@@ -4,111 +4,35 @@ in TEST_ARTIFACTS_DIR)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import db
-from bot.brain import Brain
 from bot.channels.console import ConsoleChat
-from bot.config import PROJECT_ROOT, Settings
 from bot.db import session_scope
 from bot.dialogue import Engine as DialogueEngine
 from bot.messages import Incoming
 from bot.models import CannedAnswer, Employee, OutboxMessage, StaffEvent, Ticket, TicketEvent, TicketMessage, utcnow
 from bot.tickets.staff import add_staff
-from bot.web.app import create_app
+from tests.web.console.browser.pages import (
+    PASSWORD,
+    PHONE,
+    SIZES,
+    devanagari_font_loaded,
+    fits_the_screen,
+    log_in,
+    open_page,
+    submit,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's own Chromium, never a browser Playwright downloads; quiet and offline.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-PHONE = {"width": 412, "height": 900}
-DESKTOP = {"width": 1366, "height": 900}
-SIZES = {"phone": PHONE, "desktop": DESKTOP}
-PASSWORD = "correct horse battery"
 USER = "+919876500002"
 REPLY = "आपका सर्टिफिकेट बन गया है। Please open My Learning > Completed."
 NOTE = "Asked the MDO admin to regenerate the certificate."
 CANNED_EN = "Please log out, log in again and open My Learning > Completed."
 CANNED_HI = "कृपया लॉग आउट करके दोबारा लॉग इन करें और My Learning > Completed खोलें।"
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Debian's Chromium: a skip without it, but a failure under CI, which installs it."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return str(CHROMIUM)
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    """Where screenshots are kept after the run (ignored by git)."""
-    folder = Path(os.environ.get("TEST_ARTIFACTS_DIR") or PROJECT_ROOT / "test-artifacts") / "console"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Engine]:
-    """A migrated SQLite database in a temporary folder."""
-    url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
-    db.upgrade(url)
-    engine = db.create_db_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(_env_file=None, default_language="hi", staff_session_secret="a-browser-test-secret")
-
-
-@pytest.fixture
-def dialogue(brain: Brain, database: Engine, settings: Settings) -> DialogueEngine:
-    return DialogueEngine(brain=brain, db=database, settings=settings)
-
-
-@pytest.fixture
-def server(database: Engine, settings: Settings) -> Iterator[str]:
-    """The web app served by uvicorn in a background thread on a free localhost port; its base URL."""
-    # Binding the socket here (port 0: the system picks a free one) leaves no race for the port.
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    config = uvicorn.Config(create_app(settings=settings, db=database), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    listening.close()
 
 
 @pytest.fixture
@@ -120,71 +44,6 @@ def ticket_ref(dialogue: DialogueEngine, database: Engine) -> str:
         dialogue.handle(Incoming(channel="console", user_key=USER, text=text, verified_phone=USER))
     with session_scope(database) as session:
         return session.exec(select(Ticket)).one().ref
-
-
-@pytest.fixture
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture
-def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
-def open_page(browser: Browser, size: dict[str, int], problems: list[str], **options) -> Page:
-    """A tab at this size that records browser errors (a stylesheet or script blocked by the CSP, ...)."""
-    context = browser.new_context(viewport=size, is_mobile=size is PHONE, has_touch=size is PHONE, **options)
-    page = context.new_page()
-    page.on("console", lambda message: problems.extend(console_problems(message)))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return page
-
-
-def log_in(page: Page, server: str, name: str = "desk1") -> None:
-    page.goto(f"{server}/staff/")
-    expect(page).to_have_url(f"{server}/staff/login")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
-
-
-def submit(page: Page, button: str, confirmation: str) -> None:
-    """Press a form's button and wait for the confirmation on the page it leads to."""
-    page.get_by_role("button", name=button, exact=True).click()
-    expect(page.get_by_role("status")).to_have_text(confirmation)
-
-
-def console_problems(message: ConsoleMessage) -> list[str]:
-    """Browser errors such as a stylesheet blocked by the CSP or a missing file; not the favicon.
-
-    Browsers ask for /favicon.ico on their own; it is not part of the console. A form the console
-    refused (422, with its reason on the page) is reported by Chromium too, and is no error of the page.
-    """
-    if message.type != "error" or message.location.get("url", "").endswith("/favicon.ico"):
-        return []
-    if "the server responded with a status of 422" in message.text:
-        return []
-    return [f"{message.text} ({message.location.get('url')})"]
-
-
-def fits_the_screen(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def devanagari_font_loaded(page: Page) -> bool:
-    """Whether Hindi on the page is drawn with the console's own Noto Sans Devanagari (not system boxes)."""
-    return page.evaluate(
-        """async () => {
-            await document.fonts.ready;
-            return [...document.fonts].some(
-                (face) => face.family.replaceAll('"', '') === 'Noto Sans Devanagari' && face.status === 'loaded');
-        }"""
-    )
 
 
 def test_staff_work_a_ticket_on_a_phone(browser, server, database, dialogue, ticket_ref, artifacts):

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from bot.config import Settings
@@ -18,24 +18,9 @@ from bot.records import jobs
 from bot.records.importer import import_report
 from bot.tickets.staff import add_staff
 from tests.records.reports import row
+from tests.web.console.browser.pages import PASSWORD, PHONE, SIZES, fits_the_screen, log_in, open_page, shot
 from tests.web.console.nodal import LUCKNOW_ROWS, RAIPUR_ROWS, STATE_REPORT, report_csv, without_lucknow
-from tests.web.console.test_browser import (
-    PASSWORD,
-    PHONE,
-    SIZES,
-    artifacts,
-    browser,
-    chromium,
-    database,
-    fits_the_screen,
-    log_in,
-    open_page,
-    playwright,
-    server,
-)
 
-# The browser, the served app and their database as the console's other browser tests have them.
-SHARED_FIXTURES = (artifacts, browser, chromium, database, playwright, server)
 LIMIT_MB = 2
 
 
@@ -59,11 +44,6 @@ def imported(database, officers, tmp_path) -> None:
     path = tmp_path / "state.csv"
     path.write_bytes(STATE_REPORT)
     import_report(database, path)
-
-
-def shot(page: Page, artifacts: Path, name: str) -> None:
-    size = page.viewport_size
-    page.screenshot(path=str(artifacts / f"{name}-{size['width']}x{size['height']}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -4,34 +4,15 @@ phone size (412×900) and desktop size (1366×900). Screenshots go to test-artif
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from bot.db import session_scope
 from bot.learning.live import layered_brain
 from bot.messages import Incoming
 from bot.tickets.staff import add_staff
-from tests.web.console.test_browser import (
-    PASSWORD,
-    SIZES,
-    artifacts,
-    browser,
-    chromium,
-    database,
-    dialogue,
-    fits_the_screen,
-    log_in,
-    open_page,
-    playwright,
-    server,
-)
+from tests.web.console.browser.pages import PASSWORD, SIZES, fits_the_screen, log_in, open_page, shot
 
-SHARED_FIXTURES = (artifacts, browser, chromium, database, dialogue, playwright, server)
 DARK_MODE = ["dark mode kaise lagaye", "how to turn on dark mode", "डार्क मोड कैसे चालू करें", "drak mode chahiye"]
-
-
-def shot(page: Page, artifacts, name: str) -> None:
-    size = page.viewport_size
-    page.screenshot(path=str(artifacts / f"{name}-{size['width']}x{size['height']}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("size", SIZES)
