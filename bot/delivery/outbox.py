@@ -15,14 +15,15 @@ per message of its last chunk (`worker.CHUNK`), never a loss.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, exists, func, select, union_all, update
+from sqlalchemy import Integer, bindparam, exists, func, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter
@@ -128,30 +129,13 @@ class Outbox:
     def claim(self, channel: str, *, limit: int = 50, kinds: Sequence[str] | None = None) -> list[Outgoing]:
         """Up to `limit` due messages on the channel, leased to this sender, oldest first."""
         now = self.clock()
-        due = _due(now)
-        candidates = (
-            select(MSG.id)
-            .join(Conversation.__table__, CONV.id == MSG.conversation_id)
-            .where(CONV.channel == channel, due, ~_behind(now))
-        )
-        if kinds is not None:
-            candidates = candidates.where(MSG.kind.in_(list(kinds)))
-        if not self._any(candidates):  # an idle sender takes no write lock (SQLite has only one)
-            return []
-        if self._postgres:
-            # A user's messages go to one claimer: their conversation row is locked by it and skipped by
-            # the others (and while the engine is in the middle of a turn for that user).
-            users = (
-                select(CONV.id)
-                .where(CONV.id.in_(candidates.with_only_columns(MSG.conversation_id).order_by(MSG.id).limit(limit)))
-                .with_for_update(skip_locked=True)
-            )
-            candidates = candidates.where(MSG.conversation_id.in_(users))
-            chosen = self._locked(candidates.order_by(MSG.id).limit(limit))
-        else:
-            chosen = _oldest_first(candidates, limit)
+        any_due, chosen = _claim_statements(self._postgres, by_kind=kinds is not None)
+        bound = {"channel": channel, "now": now, "limit": limit} | ({"kinds": list(kinds)} if kinds is not None else {})
+        with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if not connection.execute(any_due, bound).scalar_one():  # an idle sender takes no write lock
+                return []
         with write_scope(self.db) as session:
-            ids = self._lease(session, chosen, now)
+            ids = self._lease(session, chosen, now, bound)
             return self._prepared(session, ids, now, cancellable=set(ids))
 
     def take_for(self, channel: str, user_keys: Iterable[str]) -> list[Outgoing]:
@@ -199,11 +183,6 @@ class Outbox:
         with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             return list(connection.execute(_WAITING_USERS, {"channel": channel, "keys": keys}).scalars())
 
-    def _any(self, query: Select[Any]) -> bool:
-        """Whether the query finds a row: one read, no transaction around it."""
-        with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return connection.execute(select(query.exists())).scalar_one()
-
     def _locked(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update(of=OutboxMessage.__table__, skip_locked=True) if self._postgres else query
 
@@ -211,7 +190,9 @@ class Outbox:
         """Conversations locked against the engine's concurrent turn (SQLite: its single writer does it)."""
         return query.with_for_update() if self._postgres else query
 
-    def _lease(self, session: Session, chosen: Select[Any], now: datetime) -> list[int]:
+    def _lease(
+        self, session: Session, chosen: Select[Any], now: datetime, bound: dict[str, Any] | None = None
+    ) -> list[int]:
         statement = (
             update(OutboxMessage)
             .where(MSG.id.in_(chosen.scalar_subquery()))
@@ -221,14 +202,14 @@ class Outbox:
             )
             .returning(MSG.id)
         )  # fmt: skip
-        return sorted(session.connection().execute(statement).scalars())
+        return sorted(session.connection().execute(statement, bound or {}).scalars())
 
     def _prepared(self, session: Session, ids: list[int], now: datetime, *, cancellable: set[int]) -> list[Outgoing]:
         """The messages rendered for their users; reminders whose person said STOP meanwhile are cancelled."""
         if not ids:
             return []
         connection = session.connection()
-        rows = connection.execute(_LOAD, {"ids": ids}).all()
+        rows = [_Loaded(*row) for row in connection.execute(_LOAD, {"ids": ids})]
         stopped = self._cancel_opted_out(connection, [row for row in rows if row.id in cancellable], now)
         tickets = _tickets(connection, {row.ticket_id for row in rows if row.ticket_id is not None})
         chats = list({row.conversation_id for row in rows})
@@ -322,9 +303,7 @@ class Outbox:
                     recorded.released.append(item)
                 else:
                     self._failure(item, outcome, now, key, writes, recorded)
-            for kind, parameters in writes.items():
-                if parameters:
-                    connection.execute(_FINISH[kind], [{**p, "now": now, "hold": now + HOLD} for p in parameters])
+            _write_finish(connection, writes, now)
             self._after_sent(session, sent, now)
             self._mirror_failures(connection, recorded.failed, writes["failed"], now)
         self._log(recorded)
@@ -371,8 +350,8 @@ class Outbox:
         is sent; and the metrics."""
         if not sent:
             return
-        for item, _ in sent:
-            metrics.MESSAGES_OUT.labels(item.channel, item.lang).inc()
+        for (channel, lang), count in Counter((item.channel, item.lang) for item, _ in sent).items():
+            metrics.MESSAGES_OUT.labels(channel, lang).inc(count)
         connection = session.connection()
         facing = [item for item, _ in sent if item.kind in USER_FACING]
         if facing:
@@ -381,20 +360,25 @@ class Outbox:
                 row.id: _Chat(recent=row.recent, pending=row.pending, lang=row.lang, lang_chosen=row.lang_chosen)
                 for row in connection.execute(self._locked_chats(_CHATS), wanted)
             }
+            asking = set()  # chats now waiting on an answer to options (the others keep what they wait on)
             for item in facing:
                 chat = chats[item.conversation_id]
                 if item.reply.options:
                     chat.pending = {**(pending_for([item.reply]) or {}), "ticket": item.ticket_id}
+                    asking.add(item.conversation_id)
                 if item.kind == "reminder":
                     remember(chat, "bot", item.reply.text, kind=item.kind, lang=item.lang)
                     if not chat.lang_chosen:
                         chat.lang = item.lang  # "ok" in answer to it is answered in its language
                 else:
                     remember(chat, "bot", item.reply.text)
-            connection.execute(
-                _CHAT_AFTER,
-                [{"cid": cid, "rc": chat.recent, "pd": chat.pending, "lg": chat.lang} for cid, chat in chats.items()],
-            )
+            remembering = [{"cid": cid, "rc": chat.recent, "lg": chat.lang} for cid, chat in chats.items()]
+            for statement, rows in (
+                (_CHAT_REMEMBERS, [row for row in remembering if row["cid"] not in asking]),
+                (_CHAT_ASKS, [row | {"pd": chats[row["cid"]].pending} for row in remembering if row["cid"] in asking]),
+            ):
+                if rows:
+                    connection.execute(statement, rows)
         posts = [{"tid": item.ticket_id, "pid": int(pid)} for item, pid in sent if item.kind == "staff_post" and pid]
         if posts:
             connection.execute(_POSTED, posts)
@@ -532,7 +516,35 @@ def outbox_for(settings: Settings, db: Engine, texts: Texts) -> Outbox:
     return Outbox(db, texts, default_language=settings.default_language, retry=retry)
 
 
-def _due(now: datetime) -> Any:
+@functools.cache
+def _claim_statements(postgres: bool, *, by_kind: bool) -> tuple[Select[Any], Select[Any]]:
+    """Whether anything is due, and the due ids to lease: built once (composing a statement costs
+    more than running it), bound with the channel, the time, the limit and the kinds.
+
+    On PostgreSQL a user's messages go to one claimer: their conversation row is locked by it and
+    skipped by the others (and while the engine is in the middle of a turn for that user)."""
+    now: BindParameter[datetime] = bindparam("now", type_=MSG.lease_until.type)
+    limit: BindParameter[int] = bindparam("limit", type_=Integer)
+    candidates = (
+        select(MSG.id)
+        .join(Conversation.__table__, CONV.id == MSG.conversation_id)
+        .where(CONV.channel == bindparam("channel"), _due(now), ~_behind(now))
+    )
+    if by_kind:
+        candidates = candidates.where(MSG.kind.in_(bindparam("kinds", expanding=True)))
+    any_due = select(candidates.exists())
+    if not postgres:
+        return any_due, _oldest_first(candidates, limit)
+    users = (
+        select(CONV.id)
+        .where(CONV.id.in_(candidates.with_only_columns(MSG.conversation_id).order_by(MSG.id).limit(limit)))
+        .with_for_update(skip_locked=True)
+    )
+    chosen = candidates.where(MSG.conversation_id.in_(users)).order_by(MSG.id).limit(limit)
+    return any_due, chosen.with_for_update(of=OutboxMessage.__table__, skip_locked=True)
+
+
+def _due(now: Any) -> Any:
     """Ready to be claimed: queued and its retry time come, or `sending` under a lease that ran out
     (its sender died or stalled)."""
     return ((MSG.state == QUEUED) & (MSG.next_attempt_at.is_(None) | (MSG.next_attempt_at <= now))) | (
@@ -540,7 +552,7 @@ def _due(now: datetime) -> Any:
     )
 
 
-def _oldest_first(candidates: Select[Any], limit: int) -> Select[Any]:
+def _oldest_first(candidates: Select[Any], limit: Any) -> Select[Any]:
     """The oldest `limit` candidates, each due state walked in id order on its own index range.
 
     One `ORDER BY id` over both states would sort the whole backlog on every claim (SQLite cannot
@@ -551,7 +563,7 @@ def _oldest_first(candidates: Select[Any], limit: int) -> Select[Any]:
     return select(both.c.id).order_by(both.c.id).limit(limit)
 
 
-def _behind(now: datetime) -> Any:
+def _behind(now: Any) -> Any:
     """An earlier message to the same user that is unfinished and cannot go now (a retry time to come,
     another sender's lease): this one waits for it, so a user's messages keep their order."""
     earlier = OutboxMessage.__table__.alias("earlier")
@@ -569,39 +581,80 @@ def _sending_before() -> Any:
     )
 
 
-def _photos(connection: Connection, line_ids: list[int]) -> dict[int, str]:
+def _photos(connection: Connection, line_ids: list[int | None]) -> dict[int | None, str]:
     """Photos users sent on Telegram, by transcript line: the bot may post them again by file id."""
     if not line_ids:
         return {}
     return {row.id: row.attachment_ref for row in connection.execute(_PHOTOS, {"ids": line_ids})}
 
 
-def _tickets(connection: Connection, ids: set[int]) -> dict[int, tuple[str | None, int | None]]:
+def _tickets(connection: Connection, ids: set[int]) -> dict[int | None, tuple[str | None, int | None]]:
     if not ids:
         return {}
     return {row.id: (row.ref, row.staff_post_id) for row in connection.execute(_TICKETS, {"ids": list(ids)})}
 
 
+def _write_finish(connection: Connection, writes: dict[str, list[dict[str, Any]]], now: datetime) -> None:
+    """The outcomes, one UPDATE for each set of equal values (a chunk sent is one statement for its
+    states, and the provider's ids in one more), not one statement per message."""
+    for kind, parameters in writes.items():
+        groups: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+        for p in parameters:
+            groups[tuple((k, v) for k, v in p.items() if k not in ("oid", "pid"))].append(p["oid"])
+        for values, ids in groups.items():
+            connection.execute(_FINISH[kind], {**dict(values), "ids": ids, "now": now, "hold": now + HOLD})
+    provider_ids = [p for p in writes.get("sent", ()) if p["pid"] is not None]
+    if provider_ids:
+        connection.execute(_PROVIDER_IDS, provider_ids)
+
+
 def _fenced(**values: Any) -> Any:
     return (
         update(OutboxMessage)
-        .where(MSG.id == bindparam("oid"), MSG.state == SENDING)
+        .where(MSG.id.in_(_IDS), MSG.state == SENDING)
         .values(lease_owner=None, lease_until=None, **values)
     )
 
 
 # Built once: composing a statement costs more than running it.
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+
+
+class _Loaded(NamedTuple):
+    """A claimed message with what its user's chat adds, as `_LOAD` reads it (a plain tuple: reading a
+    field of a SQLAlchemy row costs twenty times more, and a round reads a dozen fields of each)."""
+
+    id: int
+    conversation_id: int
+    kind: str
+    text: str
+    options: list[dict[str, str]]
+    ticket_id: int | None
+    reminder_id: int | None
+    lang: str | None
+    template: dict[str, Any] | None
+    attempts: int
+    created_at: datetime
+    ticket_message_id: int | None
+    channel: str
+    user_key: str
+    user_lang: str | None
+    last_inbound_at: datetime | None
+    verified_phone: str | None
+    reminders_opted_out: bool
+
+
+_FROM_CHAT = {
+    "channel": CONV.channel, "user_key": CONV.user_key, "user_lang": CONV.lang.label("user_lang"),
+    "last_inbound_at": CONV.last_inbound_at, "verified_phone": CONV.verified_phone,
+    "reminders_opted_out": CONV.reminders_opted_out,
+}  # fmt: skip
 _LOAD = (
-    select(
-        MSG.id, MSG.conversation_id, MSG.kind, MSG.text, MSG.options, MSG.ticket_id, MSG.reminder_id, MSG.lang,
-        MSG.template, MSG.attempts, MSG.created_at, MSG.ticket_message_id, CONV.channel, CONV.user_key,
-        CONV.lang.label("user_lang"), CONV.last_inbound_at, CONV.verified_phone, CONV.reminders_opted_out,
-    )
+    select(*(_FROM_CHAT[name] if name in _FROM_CHAT else MSG[name] for name in _Loaded._fields))
     .join(Conversation.__table__, CONV.id == MSG.conversation_id)
     .where(MSG.id.in_(_IDS))
     .order_by(MSG.id)
-)  # fmt: skip
+)
 _ANNOUNCED = select(MSG.conversation_id).where(
     MSG.state == HELD, MSG.conversation_id.in_(bindparam("chats", expanding=True))
 )
@@ -620,17 +673,17 @@ _REMINDERS_SENT = (
     .values(status=ReminderStatus.SENT.value, finished_at=bindparam("now"))
 )
 _FINISH = {
-    "sent": _fenced(state=SENT, sent_at=bindparam("now"), provider_message_id=bindparam("pid"), last_error=None),
+    "sent": _fenced(state=SENT, sent_at=bindparam("now"), last_error=None),
     "held": _fenced(state=HELD, next_attempt_at=bindparam("hold")),
     "released": _fenced(state=QUEUED, attempts=MSG.attempts - 1, next_attempt_at=bindparam("at")),
     "retry": _fenced(state=QUEUED, next_attempt_at=bindparam("at"), last_error=bindparam("err")),
     "failed": _fenced(state=FAILED, failed_at=bindparam("now"), last_error=bindparam("err")),
 }
-_CHAT_AFTER = (
-    update(Conversation)
-    .where(CONV.id == bindparam("cid"))
-    .values(recent=bindparam("rc"), pending=bindparam("pd"), lang=bindparam("lg"))
+_PROVIDER_IDS = update(OutboxMessage).where(MSG.id == bindparam("oid")).values(provider_message_id=bindparam("pid"))
+_CHAT_REMEMBERS = (
+    update(Conversation).where(CONV.id == bindparam("cid")).values(recent=bindparam("rc"), lang=bindparam("lg"))
 )
+_CHAT_ASKS = _CHAT_REMEMBERS.values(pending=bindparam("pd"))
 _POSTED = (
     update(Ticket)
     .where(TICKET.id == bindparam("tid"), TICKET.staff_post_id.is_(None))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session
 
 from bot import metrics, preferences
@@ -213,15 +214,15 @@ class ReminderSender:
             now = self.clock()
             if batch.messages:
                 _insert_messages(connection, batch.messages)
-                queued = [
-                    {"rid": message["reminder_id"], "ch": channel, "lg": message["lang"], "now": now}
-                    for channel, message in batch.messages
-                ]
-                connection.execute(_QUEUED, queued)
+                queued = _grouped(
+                    (message["reminder_id"], (channel, message["lang"])) for channel, message in batch.messages
+                )
+                for (channel, lang), ids in queued.items():
+                    connection.execute(_QUEUED, {"ids": ids, "ch": channel, "lg": lang, "now": now})
             if batch.combined:
                 connection.execute(_COMBINED, [combined | {"now": now} for combined in batch.combined])
-            if batch.skips:
-                connection.execute(_SKIPPED, [{"rid": rid, "why": why, "now": now} for rid, why in batch.skips])
+            for why, ids in _grouped(batch.skips).items():
+                connection.execute(_SKIPPED, {"ids": ids, "why": why, "now": now})
             if batch.deferred:
                 connection.execute(
                     update(Reminder).where(REM.id.in_(batch.deferred)).values(due_at=self._tomorrow())
@@ -406,9 +407,18 @@ def _insert_messages(connection: Connection, messages: list[tuple[str, dict[str,
     connection.execute(OutboxMessage.__table__.insert(), [message | fixed for _, message in messages])
 
 
+def _grouped(pairs: Iterable[tuple[int, Hashable]]) -> dict[Any, list[int]]:
+    """Reminder ids by what is written to them: one UPDATE per value instead of one per row."""
+    groups: dict[Any, list[int]] = {}
+    for reminder_id, value in pairs:
+        groups.setdefault(value, []).append(reminder_id)
+    return groups
+
+
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _QUEUED = (
     update(Reminder)
-    .where(REM.id == bindparam("rid"), REM.status == PLANNED)
+    .where(REM.id.in_(_IDS), REM.status == PLANNED)
     .values(status=QUEUED, channel=bindparam("ch"), lang=bindparam("lg"), deferred_until=None,
             queued_at=bindparam("now"))
 )  # fmt: skip
@@ -420,7 +430,7 @@ _COMBINED = (
 )  # fmt: skip
 _SKIPPED = (
     update(Reminder)
-    .where(REM.id == bindparam("rid"), REM.status == PLANNED)
+    .where(REM.id.in_(_IDS), REM.status == PLANNED)
     .values(status=SKIPPED, skip_reason=bindparam("why"), finished_at=bindparam("now"), deferred_until=None)
 )
 
