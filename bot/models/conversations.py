@@ -71,7 +71,7 @@ class OutboxMessage(TableModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id")  # indexed first in ix_outbox_message_chat_state
     kind: str = Field(max_length=20, description="staff_reply, rating_request, reminder, staff_post, ...")
     text: str
     options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -392,13 +392,19 @@ def _latest_language(chats: list[Any]) -> str | None:
 def _chats_for_phones(connection: Connection, channel: str, phones: set[str]) -> dict[str, tuple[int, str | None]]:
     """The phone-addressed chat of each phone on the channel (made where missing, vouched for by the phone
     itself: replies and a STOP from that number land on it)."""
-    rows = [{"channel": channel, "user_key": phone, "verified_phone": phone, "recent": []} for phone in sorted(phones)]
-    insert = dialect_insert(connection)
-    connection.execute(insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "user_key"]), rows)
-    found = connection.execute(
-        select(CONV.user_key, CONV.id, CONV.lang).where(CONV.channel == channel, CONV.user_key.in_(phones))
-    )
-    return {user_key: (chat_id, lang) for user_key, chat_id, lang in found}
+    found = _phone_chats(connection, channel, phones)
+    missing = sorted(phones - found.keys())
+    if missing:
+        rows = [{"channel": channel, "user_key": phone, "verified_phone": phone, "recent": []} for phone in missing]
+        insert = dialect_insert(connection)
+        connection.execute(insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "user_key"]), rows)
+        found |= _phone_chats(connection, channel, set(missing))
+    return found
+
+
+def _phone_chats(connection: Connection, channel: str, phones: set[str]) -> dict[str, tuple[int, str | None]]:
+    query = select(CONV.user_key, CONV.id, CONV.lang).where(CONV.channel == channel, CONV.user_key.in_(phones))
+    return {user_key: (chat_id, lang) for user_key, chat_id, lang in connection.execute(query)}
 
 
 def _insert_messages(connection: Connection, messages: list[tuple[str, dict[str, Any]]]) -> None:
