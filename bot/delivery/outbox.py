@@ -175,14 +175,6 @@ class Outbox:
             self._after_sent(session, [(item, None) for item in items if item.outbox_id in unsent], now)
         return [item.reply for item in items]
 
-    def waiting_users(self, channel: str, user_keys: Iterable[str]) -> list[str]:
-        """Those of these users with anything waiting: one indexed read, no transaction around it."""
-        keys = list(user_keys)
-        if not keys:
-            return []
-        with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return list(connection.execute(_WAITING_USERS, {"channel": channel, "keys": keys}).scalars())
-
     def _locked(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update(of=OutboxMessage.__table__, skip_locked=True) if self._postgres else query
 
@@ -693,14 +685,4 @@ _REMINDER_FAILED = (
     update(Reminder)
     .where((REM.id == bindparam("rid")) | (REM.combined_into == bindparam("rid")))
     .values(status=ReminderStatus.FAILED.value, last_error=bindparam("err"), finished_at=bindparam("now"))
-)
-_WAITING_USERS = (
-    select(CONV.user_key)
-    .join(OutboxMessage.__table__, CONV.id == MSG.conversation_id)
-    .where(
-        CONV.channel == bindparam("channel"),
-        CONV.user_key.in_(bindparam("keys", expanding=True)),
-        MSG.state.in_(WAITING),
-    )
-    .distinct()
 )

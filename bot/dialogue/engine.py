@@ -20,6 +20,7 @@ from bot.brain import Brain
 from bot.config import Settings
 from bot.conversations import lock_conversations, remembered
 from bot.db import session_scope, write_scope
+from bot.delivery.backlog import waiting_chats
 from bot.dialogue.reading import command, emoji_meanings, has_letters, option_number, phones_mentioned
 from bot.dialogue.status import StatusReplies
 from bot.dialogue.tickets import RATING_KEYS, TicketReplies
@@ -69,6 +70,7 @@ class Decided:
     replies: list[Reply]
     lang: str
     outcome: str
+    waiting: bool = False  # messages wait in the outbox for this user (when asked: `decide_many(waiting=True)`)
 
     @property
     def first(self) -> bool:
@@ -131,25 +133,27 @@ class Engine:
         """The replies to several messages, in order (see `decide_many`)."""
         return [decided.replies for decided in self.decide_many(messages)]
 
-    def decide_many(self, messages: Sequence[Incoming]) -> list[Decided]:
+    def decide_many(self, messages: Sequence[Incoming], *, waiting: bool = False) -> list[Decided]:
         """What became of several messages, in order, decided in one transaction with one commit.
 
         A busy web worker hands over every message that arrived while it was writing the last batch,
         so the database's fixed costs (round trips, the commit's flush to disk) are paid once per
         batch rather than once per message. Messages of one user are handled in arrival order, as if
         one at a time. If anything fails, nothing of the batch is kept and each message is handled
-        again on its own, so a bad message costs only its own reply.
+        again on its own, so a bad message costs only its own reply. `waiting`: also say, for each
+        message handled now, whether the outbox holds messages for its user (a channel whose reply can
+        carry them asks in the same transaction rather than with a read of its own).
         """
         if not messages:
             return []
         started = time.perf_counter()
         snapshot = _BATCH_BRAIN.set(self._brain)
         try:
-            outcomes = self._decide(messages)
+            outcomes = self._decide(messages, waiting)
         except Exception:
             if len(messages) > 1:
                 logger.warning("a batch of %d messages failed; handling them one by one", len(messages), exc_info=True)
-                return [self.decide_many([incoming])[0] for incoming in messages]
+                return [self.decide_many([incoming], waiting=waiting)[0] for incoming in messages]
             incoming = messages[0]
             logger.exception("failed to handle a message channel=%s user=%s", incoming.channel, mask(incoming.user_key))
             lang = self._stored_language(incoming)
@@ -166,7 +170,7 @@ class Engine:
                 metrics.HANDLE_SECONDS.labels(incoming.channel).observe(elapsed)
         return outcomes
 
-    def _decide(self, messages: Sequence[Incoming]) -> list[Decided]:
+    def _decide(self, messages: Sequence[Incoming], waiting: bool = False) -> list[Decided]:
         """Every message's replies and state changes, in one transaction; raises if any fails.
 
         A retried delivery (its receipt is there) changes nothing and gets the replies its first
@@ -185,6 +189,7 @@ class Engine:
                 session, [(incoming.channel, incoming.user_key) for incoming in messages]
             )
             outcomes = []
+            handled: dict[int, int | None] = {}  # outcome index -> conversation id, for the messages handled now
             answered: dict[tuple[str, str], list[Reply]] = {}
             recorded = gaps.Recorded()
             for incoming in messages:
@@ -208,6 +213,7 @@ class Engine:
                 conversation.pending = pending_for(replies)
                 remember(conversation, "bot", *(reply.text for reply in replies))
                 conversation.updated_at = utcnow()
+                handled[len(outcomes)] = conversation.id
                 outcomes.append(Decided(replies, turn.lang, turn.outcome))
                 recorded.outcome(
                     channel=incoming.channel,
@@ -220,6 +226,10 @@ class Engine:
                     answered[receipt] = replies
             keep_replies(session, list(answered.items()))
             recorded.write(session)
+            if waiting:
+                queued_for = waiting_chats(session, [cid for cid in handled.values() if cid is not None])
+                for index, conversation_id in handled.items():
+                    outcomes[index].waiting = conversation_id in queued_for
             return outcomes
 
     def _stored_language(self, incoming: Incoming) -> str:

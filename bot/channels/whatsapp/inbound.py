@@ -140,15 +140,15 @@ def media_kind(content_type: str) -> str:
 def answer_many(engine: Engine, outbox: Outbox, messages: Sequence[Incoming]) -> list[Answer]:
     """The engine's replies to each message, then whatever waits for its user (only for a first delivery:
     a retry gets its stored response, which already carried them)."""
-    decided = engine.decide_many(messages)
+    decided = engine.decide_many(messages, waiting=True)
     answers = [Answer(list(outcome.replies)) for outcome in decided]
     last = {incoming.user_key: index for index, incoming in enumerate(messages) if decided[index].first}
-    try:
-        waiting = outbox.waiting_users(CHANNEL, last)
-        if waiting:
-            _ride_along(engine, outbox, messages, answers, {user: last[user] for user in waiting})
-    except Exception:
-        logger.exception("could not add queued messages to the replies of %d users", len(last))
+    waiting = {user: index for user, index in last.items() if decided[index].waiting}
+    if waiting:
+        try:
+            _ride_along(engine, outbox, messages, answers, waiting)
+        except Exception:
+            logger.exception("could not add queued messages to the replies of %d users", len(waiting))
     return answers
 
 
