@@ -587,17 +587,18 @@ def _tickets(connection: Connection, ids: set[int]) -> dict[int | None, tuple[st
 
 
 def _write_finish(connection: Connection, writes: dict[str, list[dict[str, Any]]], now: datetime) -> None:
-    """The outcomes, one UPDATE for each set of equal values (a chunk sent is one statement for its
-    states, and the provider's ids in one more), not one statement per message."""
+    """The outcomes. Sent messages one row each, with their provider's id in the same UPDATE (a second
+    one would leave PostgreSQL a second row version of every message); the rarer outcomes one UPDATE
+    for each set of equal values."""
     for kind, parameters in writes.items():
+        if kind == "sent":
+            connection.execute(_SENT, [{**p, "now": now} for p in parameters])
+            continue
         groups: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
         for p in parameters:
-            groups[tuple((k, v) for k, v in p.items() if k not in ("oid", "pid"))].append(p["oid"])
+            groups[tuple((k, v) for k, v in p.items() if k != "oid")].append(p["oid"])
         for values, ids in groups.items():
             connection.execute(_FINISH[kind], {**dict(values), "ids": ids, "now": now, "hold": now + HOLD})
-    provider_ids = [p for p in writes.get("sent", ()) if p["pid"] is not None]
-    if provider_ids:
-        connection.execute(_PROVIDER_IDS, provider_ids)
 
 
 def _fenced(**values: Any) -> Any:
@@ -664,14 +665,18 @@ _REMINDERS_SENT = (
     .where(REM.id.in_(_IDS) | REM.combined_into.in_(_IDS))
     .values(status=ReminderStatus.SENT.value, finished_at=bindparam("now"))
 )
+_SENT = (
+    update(OutboxMessage)
+    .where(MSG.id == bindparam("oid"), MSG.state == SENDING)
+    .values(state=SENT, sent_at=bindparam("now"), provider_message_id=bindparam("pid"), last_error=None,
+            lease_owner=None, lease_until=None)
+)  # fmt: skip
 _FINISH = {
-    "sent": _fenced(state=SENT, sent_at=bindparam("now"), last_error=None),
     "held": _fenced(state=HELD, next_attempt_at=bindparam("hold")),
     "released": _fenced(state=QUEUED, attempts=MSG.attempts - 1, next_attempt_at=bindparam("at")),
     "retry": _fenced(state=QUEUED, next_attempt_at=bindparam("at"), last_error=bindparam("err")),
     "failed": _fenced(state=FAILED, failed_at=bindparam("now"), last_error=bindparam("err")),
 }
-_PROVIDER_IDS = update(OutboxMessage).where(MSG.id == bindparam("oid")).values(provider_message_id=bindparam("pid"))
 _CHAT_REMEMBERS = (
     update(Conversation).where(CONV.id == bindparam("cid")).values(recent=bindparam("rc"), lang=bindparam("lg"))
 )
