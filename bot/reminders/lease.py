@@ -1,4 +1,4 @@
-"""One holder at a time across every process on the database: the scheduler's planning and queueing.
+"""One holder at a time across every process on the database: planning and queueing reminders.
 
 PostgreSQL: a session advisory lock, released when its connection ends (a killed holder frees it at
 once). SQLite: an flock of a file beside the database, freed likewise by the kernel. Sending needs
@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+PLANNER = "reminders"  # planning and queueing: `remind run`'s ticks and `remind send` (cron) take turns
 
 
 def _key(name: str) -> int:

@@ -25,12 +25,11 @@ from bot.delivery.worker import Provider
 from bot.i18n import Texts
 from bot.models import utcnow
 from bot.reminders.campaigns import Campaign
-from bot.reminders.lease import exclusive
+from bot.reminders.lease import PLANNER, exclusive
 from bot.reminders.planner import plan
 from bot.reminders.sender import ReminderSender, SendSummary, drain
 
 logger = logging.getLogger(__name__)
-LEASE_NAME = "reminders"
 
 
 @dataclass
@@ -69,7 +68,7 @@ class Scheduler:
         now = self.clock()
         done = Tick(now)
         campaigns = self.campaigns()
-        with exclusive(self.db, LEASE_NAME) as held:
+        with exclusive(self.db, PLANNER) as held:
             if held:
                 done.planned_here = True
                 summary = await asyncio.to_thread(

@@ -38,6 +38,7 @@ from bot.i18n import Texts
 from bot.models import Conversation, Employee, OutboxMessage, Reminder, ReminderStatus, utcnow
 from bot.progress import progress_reporter
 from bot.reminders.campaigns import Campaign, in_window, next_opening
+from bot.reminders.lease import PLANNER, exclusive
 from bot.reminders.render import pending_courses, render
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class SendSummary:
     skipped_nothing_pending: int = 0  # finished the courses since the plan
     combined: int = 0  # reminders that went in another campaign's message to the same person
     deferred_daily_cap: int = 0  # their person had the day's reminders already: due again tomorrow
+    planner_busy: bool = False  # another process (`remind run`) was queueing: this run only sent
     by_channel: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -481,7 +483,15 @@ async def send_now(
         now=now, timezone=timezone, send_window=send_window, default_language=default_language, batch_size=batch_size,
         daily_cap=daily_cap,
     )  # fmt: skip
-    queued = await asyncio.to_thread(sender.queue_due, summary, progress=progress)
+    queued: list[int] = []
+    # One queuer at a time (the scheduler's lock): two splitting one person's due reminders between
+    # them could each send a message that day, past the daily cap.
+    with exclusive(db, PLANNER) as held:
+        if held:
+            queued = await asyncio.to_thread(sender.queue_due, summary, progress=progress)
+        else:
+            summary.planner_busy = True
+            logger.warning("another process is queueing reminders now (remind run): this run only sends what waits")
     outbox = outbox or Outbox(db, texts, default_language=default_language, clock=sender.clock)
     cancelled = outbox.cancelled
     await drain(outbox, providers, RateLimiter(db, rate_limits or {}), summary)

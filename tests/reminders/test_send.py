@@ -16,6 +16,7 @@ from bot.messages import Incoming
 from bot.models import Conversation, Employee, OutboxMessage, Reminder
 from bot.providers.console import ConsoleMailbox
 from bot.reminders import plan, report, send
+from bot.reminders.lease import PLANNER, exclusive
 from bot.reminders.sender import ReminderSender, SendSummary, drain
 from tests.reminders.helpers import (
     LAXMI,
@@ -186,3 +187,17 @@ def test_the_rate_limit_is_shared_by_senders_on_one_database(db_engine):
                 granted += limiter.block("whatsapp")
     assert 80 * 10 - 16 <= granted <= 80 * 10 + 16  # the rate, give or take one bucket
     assert first.try_acquire("telegram", 1000) == 0  # no limit configured: never waits
+
+
+def test_a_send_run_beside_a_queueing_scheduler_only_sends_what_waits(db_engine):
+    """Cron's `remind send` while a `remind run` tick holds the planner's lock: it queues nothing (two
+    queuers could split one person's day past the daily cap), sends nothing new, and says why."""
+    seeded(db_engine)
+    planned = plan(db_engine, campaigns=campaigns(), now=NOON, progress=False).total
+    with exclusive(db_engine, PLANNER) as held:  # the scheduler, in the middle of its queueing
+        assert held
+        beside = run(db_engine)
+    assert beside.planner_busy and beside.sent == 0
+    assert statuses(db_engine) == {"planned": planned}
+    after = run(db_engine)
+    assert not after.planner_busy and after.sent == planned
