@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -113,6 +114,15 @@ def dialect_insert(
 ) -> Callable[[type[SQLModel]], postgresql.Insert | sqlite.Insert]:
     """The database's own INSERT, which can say ON CONFLICT DO NOTHING (PostgreSQL and SQLite spell it alike)."""
     return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def ids_by_value(pairs: Iterable[tuple[int, Hashable]]) -> dict[Any, list[int]]:
+    """Row ids grouped by the values to be written to them: one `UPDATE … WHERE id IN (…)` per group
+    instead of one statement per row."""
+    groups: dict[Any, list[int]] = {}
+    for row_id, value in pairs:
+        groups.setdefault(value, []).append(row_id)
+    return groups
 
 
 def alembic_config(url: str) -> Config:

@@ -31,7 +31,7 @@ from sqlmodel import Session, col
 
 from bot import metrics, preferences
 from bot.config import Settings
-from bot.db import session_scope, write_scope
+from bot.db import ids_by_value, session_scope, write_scope
 from bot.delivery.items import Failed, Held, NotTried, Outcome, Outgoing, Sent
 from bot.delivery.lease import Owner, this_process
 from bot.delivery.retry import RetryPolicy
@@ -594,9 +594,7 @@ def _write_finish(connection: Connection, writes: dict[str, list[dict[str, Any]]
         if kind == "sent":
             connection.execute(_SENT, [{**p, "now": now} for p in parameters])
             continue
-        groups: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
-        for p in parameters:
-            groups[tuple((k, v) for k, v in p.items() if k != "oid")].append(p["oid"])
+        groups = ids_by_value((p["oid"], tuple((k, v) for k, v in p.items() if k != "oid")) for p in parameters)
         for values, ids in groups.items():
             connection.execute(_FINISH[kind], {**dict(values), "ids": ids, "now": now, "hold": now + HOLD})
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session
 
 from bot import metrics, preferences
-from bot.db import dialect_insert, write_scope
+from bot.db import dialect_insert, ids_by_value, write_scope
 from bot.delivery.outbox import Outbox
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.worker import BATCH, Provider, Sender
@@ -216,14 +216,14 @@ class ReminderSender:
             now = self.clock()
             if batch.messages:
                 _insert_messages(connection, batch.messages)
-                queued = _grouped(
+                queued = ids_by_value(
                     (message["reminder_id"], (channel, message["lang"])) for channel, message in batch.messages
                 )
                 for (channel, lang), ids in queued.items():
                     connection.execute(_QUEUED, {"ids": ids, "ch": channel, "lg": lang, "now": now})
             if batch.combined:
                 connection.execute(_COMBINED, [combined | {"now": now} for combined in batch.combined])
-            for why, ids in _grouped(batch.skips).items():
+            for why, ids in ids_by_value(batch.skips).items():
                 connection.execute(_SKIPPED, {"ids": ids, "why": why, "now": now})
             if batch.deferred:
                 connection.execute(
@@ -413,14 +413,6 @@ def _insert_messages(connection: Connection, messages: list[tuple[str, dict[str,
     """The reminders' outbox messages, in one statement (each names its reminder: no ids to read back)."""
     fixed = {"options": [], "state": "queued", "attempts": 0, "created_at": utcnow(), "ticket_id": None}
     connection.execute(OutboxMessage.__table__.insert(), [message | fixed for _, message in messages])
-
-
-def _grouped(pairs: Iterable[tuple[int, Hashable]]) -> dict[Any, list[int]]:
-    """Reminder ids by what is written to them: one UPDATE per value instead of one per row."""
-    groups: dict[Any, list[int]] = {}
-    for reminder_id, value in pairs:
-        groups.setdefault(value, []).append(reminder_id)
-    return groups
 
 
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)

@@ -19,8 +19,10 @@ from bot import db
 from bot.brain import Brain
 from bot.config import PROJECT_ROOT, Settings
 from bot.dialogue import Engine as DialogueEngine
+from bot.records.importer import import_report
 from bot.web.app import create_app
 from tests.web.console.browser.pages import CHROMIUM, CHROMIUM_ARGS
+from tests.web.console.nodal import STATE_REPORT
 
 
 @pytest.fixture
@@ -50,6 +52,14 @@ def database(tmp_path: Path) -> Iterator[Engine]:
     engine = db.create_db_engine(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def state_report(database: Engine, tmp_path: Path) -> None:
+    """The sample state report (Raipur and Lucknow) imported, as a nodal officer's upload would."""
+    path = tmp_path / "state.csv"
+    path.write_bytes(STATE_REPORT)
+    import_report(database, path)
 
 
 @pytest.fixture

@@ -7,30 +7,20 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from bot.config import Settings
 from bot.db import session_scope
-from bot.records.importer import import_report
 from bot.tickets.staff import add_staff
 from tests.web.console.browser.pages import PASSWORD, SIZES, fits_the_screen, log_in, open_page, shot
-from tests.web.console.nodal import STATE_REPORT, without_lucknow
+from tests.web.console.nodal import without_lucknow
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(_env_file=None, default_language="hi", staff_session_secret="a-browser-test-secret")
-
-
-@pytest.fixture
-def imported(database, tmp_path) -> None:
+def raipur_officer(database) -> None:
     with session_scope(database) as session:
         add_staff(session, name="raipur1", password=PASSWORD, role="nodal", districts=["Raipur"])
-    path = tmp_path / "state.csv"
-    path.write_bytes(STATE_REPORT)
-    import_report(database, path)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_campaign_editor(browser, server, imported, artifacts, size):
+def test_the_campaign_editor(browser, server, raipur_officer, state_report, artifacts, size):
     problems: list[str] = []
     page = open_page(browser, SIZES[size], problems)
     log_in(page, server, "raipur1")

@@ -15,7 +15,6 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import ImportJob, utcnow
 from bot.records import jobs
-from bot.records.importer import import_report
 from bot.tickets.staff import add_staff
 from tests.records.reports import row
 from tests.web.console.browser.pages import PASSWORD, PHONE, SIZES, fits_the_screen, log_in, open_page, shot
@@ -39,15 +38,8 @@ def officers(database) -> None:
         add_staff(session, name="raipur1", password=PASSWORD, role="nodal", districts=["Raipur"])
 
 
-@pytest.fixture
-def imported(database, officers, tmp_path) -> None:
-    path = tmp_path / "state.csv"
-    path.write_bytes(STATE_REPORT)
-    import_report(database, path)
-
-
 @pytest.mark.parametrize("size", SIZES)
-def test_the_dashboard_and_its_drill_down(browser, server, imported, artifacts, size):
+def test_the_dashboard_and_its_drill_down(browser, server, officers, state_report, artifacts, size):
     problems: list[str] = []
     page = open_page(browser, SIZES[size], problems)
     log_in(page, server, "raipur1")
